@@ -1,0 +1,1 @@
+"""logsvc's REST API: a Flask application that tracks instances and drives their agents."""

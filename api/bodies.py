@@ -1,0 +1,99 @@
+"""Reading what a client sent: JSON bodies, flags, ids and names, checked strictly.
+
+Anything malformed is a BadRequest (400) with a message that says what is
+wrong; a body that is not JSON at all is UnsupportedMediaType (415).
+"""
+
+import json
+from typing import Any
+
+from flask import request
+
+from logsvc.exceptions import BadRequest, UnsupportedMediaType
+from logsvc.layout import valid_instance_id, valid_log_name
+
+LOG_FLAGS = ("enable", "disable", "publish", "discard")
+
+
+def json_object() -> dict[str, Any]:
+    """The request's body, which must be a JSON object sent as application/json."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            "the body must be JSON, sent with Content-Type: application/json "
+            f"(not {request.mimetype or 'none'!r})"
+        )
+    data = request.get_data(cache=True)  # over the size limit: 413
+    if not data.strip():
+        raise BadRequest("a JSON body is required")
+    try:
+        body = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {str(exc)[:120]}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def instance_id(value: str) -> str:
+    """An instance id from a URL, refused (400) when it cannot be one."""
+    if not valid_instance_id(value):
+        raise BadRequest(
+            f"{value[:80]!r} is not an instance id (letters, digits, '.', '_', '-'; at most 128)"
+        )
+    return value
+
+
+def log_name(value: Any) -> str:
+    """A log name, refused (400) when it cannot be one."""
+    if not isinstance(value, str):
+        raise BadRequest("name must be a string")
+    if not valid_log_name(value):
+        raise BadRequest(
+            f"{value[:80]!r} is not a log name (lower-case letters, digits and '_'; at most 64)"
+        )
+    return value
+
+
+def flag(name: str, value: Any) -> bool:
+    """A flag as Trove's clients send it: a JSON boolean, 0 or 1, or "true"/"false"."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise BadRequest(
+        f'{name} must be true or false (a JSON boolean, 0, 1, "true" or "false"), '
+        f"not {json.dumps(value)[:40]}"
+    )
+
+
+def log_request(body: dict[str, Any]) -> tuple[str, dict[str, bool]]:
+    """The log's name and the flags of a ``POST .../log`` body."""
+    unknown = sorted(set(body) - {"name", *LOG_FLAGS})
+    if unknown:
+        raise BadRequest(
+            f"unknown field(s): {', '.join(u[:40] for u in unknown[:5])}; a log request "
+            f"has name and the flags {', '.join(LOG_FLAGS)}"
+        )
+    if "name" not in body:
+        raise BadRequest("name (the log's name) is required")
+    name = log_name(body["name"])
+    flags = {f: flag(f, body[f]) for f in LOG_FLAGS if f in body}
+    if flags.get("enable") and flags.get("disable"):
+        raise BadRequest("enable and disable cannot be asked for together")
+    return name, {f: v for f, v in flags.items() if v}
+
+
+def string(body: dict[str, Any], name: str, max_len: int, required: bool = True) -> str | None:
+    """A string field of a body: present (when required), non-empty, not too long."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise BadRequest(f"{name} is required")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"{name} must be a non-empty string")
+    if len(value) > max_len:
+        raise BadRequest(f"{name} must be at most {max_len} characters")
+    return value

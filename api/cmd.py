@@ -1,0 +1,94 @@
+"""``logsvc-api --config-file F``: serve the REST API."""
+
+import ipaddress
+import logging
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as oslo_logging
+
+import logsvc
+from api import migrate, opts
+from api.db import Database
+from api.server import ApiServer
+from logsvc.exceptions import ConfigError
+
+LOG = logging.getLogger(__name__)
+PROG = "logsvc-api"
+
+
+def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
+    opts.register_opts(conf)
+    oslo_logging.register_options(conf)
+    conf(
+        list(sys.argv[1:] if argv is None else argv),
+        project="logsvc",
+        prog=PROG,
+        version=logsvc.__version__,
+    )
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check(conf: cfg.ConfigOpts) -> None:
+    """Refuse to start on a configuration that cannot work or is unsafe."""
+    if (
+        conf.api.auth_strategy == "noauth"
+        and not _loopback(conf.api.bind_host)
+        and not conf.api.allow_insecure_noauth
+    ):
+        raise ConfigError(
+            f"[api] auth_strategy = noauth trusts whatever callers claim: it serves only "
+            f"on loopback, not on {conf.api.bind_host} (set [api] allow_insecure_noauth "
+            "to force it, never in production)"
+        )
+    database = Database.from_conf(conf)
+    try:
+        have, want = migrate.current(database.engine), migrate.head()
+    except Exception as exc:
+        raise ConfigError(f"[database] connection: cannot use the database ({exc})") from None
+    finally:
+        database.dispose()  # the workers open their own, after the fork
+    if have != want:
+        raise ConfigError(
+            f"the database schema is at {have or 'nothing'}, the code needs {want}: run "
+            "logsvc-manage --config-file ... db upgrade"
+        )
+
+
+def main(argv: list[str] | None = None, wrap=None) -> int:
+    conf = cfg.CONF
+    try:
+        parse_args(argv, conf)
+    except (cfg.Error, ValueError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    oslo_logging.setup(conf, PROG, version=logsvc.__version__)
+    try:
+        check(conf)
+    except ConfigError as exc:
+        print(f"{PROG}: configuration error: {exc.message}", file=sys.stderr)
+        return 2
+    LOG.info(
+        "%s %s on %s:%s (%s workers, %s threads each, auth %s)",
+        PROG,
+        logsvc.__version__,
+        conf.api.bind_host,
+        conf.api.bind_port,
+        conf.api.workers,
+        conf.api.threads,
+        conf.api.auth_strategy,
+    )
+    ApiServer(conf, wrap=wrap).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

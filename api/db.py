@@ -1,0 +1,77 @@
+"""The database: one engine per process, one session per request."""
+
+from flask import current_app, g
+from oslo_config import cfg
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+database_group = cfg.OptGroup("database", title="The API's database")
+database_opts = [
+    cfg.StrOpt(
+        "connection",
+        default="sqlite:////var/lib/logsvc/api.sqlite",
+        secret=True,
+        help="SQLAlchemy URL of the database, as in every OpenStack service: "
+        "sqlite:////path/file.sqlite, postgresql+psycopg://user:password@host/db, "
+        "mysql+pymysql://user:password@host/db. Create or migrate the schema with "
+        "'logsvc-manage db upgrade'.",
+    ),
+    cfg.IntOpt(
+        "pool_size",
+        default=10,
+        min=1,
+        help="Connections each API worker keeps open (not for SQLite).",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(database_group)
+    conf.register_opts(database_opts, database_group)
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    """An engine for `url`; SQLite waits for locks and uses WAL, as several workers write."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Database:
+    """The engine and session factory of one process."""
+
+    def __init__(self, url: str, pool_size: int = 10):
+        self.engine = make_engine(url, pool_size)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> "Database":
+        return cls(conf.database.connection, conf.database.pool_size)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def session() -> Session:
+    """The current request's session, opened on first use and closed at teardown."""
+    from api.state import EXTENSION  # api.state imports this module
+
+    if "db_session" not in g:
+        g.db_session = current_app.extensions[EXTENSION].db.sessions()
+    return g.db_session
+
+
+def close_session(_error: BaseException | None = None) -> None:
+    """Teardown: roll back what the request did not commit, and give the connection back."""
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()

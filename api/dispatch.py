@@ -1,0 +1,156 @@
+"""Calls to an instance's agent: signed HTTP with connect and call timeouts.
+
+The agent's errors come back as the same domain errors (its JSON bodies carry
+their codes); a refused connection is AgentUnreachable (503), a slow answer
+AgentTimeout (504). The HTTP session is the transport: tests may hand in
+another one to inject faults a real agent cannot produce on demand.
+"""
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from oslo_config import cfg
+from osprofiler import web
+
+from api.operations import InFlight
+from logsvc.exceptions import AgentError, AgentTimeout, AgentUnreachable, LogsvcError, from_code
+from logsvc.logmodel import LogView
+from logsvc.signing import sign
+
+agent_group = cfg.OptGroup("agent", title="Calls to the guest agents")
+agent_opts = [
+    cfg.StrOpt(
+        "shared_secret",
+        secret=True,
+        help="Secret shared with the agents (their [agent] shared_secret) for "
+        "instances registered without a secret of their own: requests to the agents "
+        "and their heartbeats are signed with it.",
+    ),
+    cfg.FloatOpt(
+        "connect_timeout",
+        default=5.0,
+        min=0.1,
+        help="Seconds to wait for an agent to accept a connection; beyond, the agent "
+        "is unreachable (503, and log-list answers from the last known state).",
+    ),
+    cfg.FloatOpt(
+        "call_timeout",
+        default=300.0,
+        min=1.0,
+        help="Seconds to wait for an agent's answer once connected (a publish of a "
+        "large backlog takes a while); beyond, the request answers 504.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(agent_group)
+    conf.register_opts(agent_opts, agent_group)
+
+
+class AgentClient:
+    """The agent of one instance, as the API calls it."""
+
+    def __init__(
+        self,
+        instance_id: str,
+        base_url: str,
+        secret: str,
+        connect_timeout: float,
+        call_timeout: float,
+        http: requests.Session,
+        inflight: InFlight | None = None,
+    ):
+        self.instance_id = instance_id
+        self.base_url = base_url.rstrip("/")
+        self.secret = secret
+        self.timeout = (connect_timeout, call_timeout)
+        self.http = http
+        self.inflight = inflight or InFlight()
+
+    def list_logs(self, admin: bool) -> list[LogView]:
+        body = self._call("GET", "/v1/logs", query={"admin": _flag(admin)})
+        return [_view(entry) for entry in _field(body, "logs", list)]
+
+    def show(self, name: str, admin: bool) -> LogView:
+        body = self._call("GET", f"/v1/logs/{name}", query={"admin": _flag(admin)})
+        return _view(_field(body, "log", dict))
+
+    def act(self, name: str, admin: bool, flags: dict[str, bool]) -> LogView:
+        body = self._call("POST", f"/v1/logs/{name}", body={"admin": admin, **flags})
+        return _view(_field(body, "log", dict))
+
+    def _call(
+        self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None
+    ) -> dict[str, Any]:
+        path_q = path + (f"?{urlencode(query)}" if query else "")
+        data = b"" if body is None else json.dumps(body).encode()
+        headers = sign(self.secret, method, path_q, data)
+        headers.update(web.get_trace_id_headers())  # the agent joins a trace in progress
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        where = f"the agent of instance {self.instance_id}"
+        try:
+            with self.inflight.track(self.instance_id, method, path):
+                resp = self.http.request(
+                    method, self.base_url + path_q, data=data, headers=headers, timeout=self.timeout
+                )
+        except requests.ConnectTimeout:
+            raise AgentUnreachable(
+                f"{where} did not accept a connection within {self.timeout[0]:g}s"
+            ) from None
+        except requests.ReadTimeout:
+            raise AgentTimeout(
+                f"{where} did not answer within {self.timeout[1]:g}s; the action may "
+                "still complete: show the log to see its state"
+            ) from None
+        except requests.ConnectionError:
+            raise AgentUnreachable(f"{where} is unreachable (connection refused or lost)") from None
+        except requests.RequestException as exc:
+            raise AgentUnreachable(f"{where} could not be called ({type(exc).__name__})") from None
+        return _answer(resp, where)
+
+
+def _answer(resp: requests.Response, where: str) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        raise AgentError(f"{where} answered {resp.status_code} without JSON") from None
+    if not isinstance(body, dict):
+        raise AgentError(f"{where} answered {resp.status_code} with unexpected JSON")
+    if resp.status_code < 300:
+        return body
+    error = body.get("error")
+    if not isinstance(error, dict) or not isinstance(error.get("code"), str):
+        raise AgentError(f"{where} answered {resp.status_code}")
+    if resp.status_code == 401:
+        # The agent refused *our* signature: an operator's problem, not the user's.
+        raise AgentUnreachable(
+            f"{where} refused the API's signed request ({error['code']}): the shared "
+            "secrets or the clocks of the API and the agent differ"
+        )
+    message = str(error.get("message") or "the agent refused the request")
+    rebuilt: LogsvcError = from_code(error["code"], message)
+    if type(rebuilt) is LogsvcError:
+        raise AgentError(f"{where} failed: {message}")
+    raise rebuilt
+
+
+def _field(body: dict[str, Any], name: str, kind: type) -> Any:
+    value = body.get(name)
+    if not isinstance(value, kind):
+        raise AgentError(f"the agent's answer has no {name!r}")
+    return value
+
+
+def _view(entry: Any) -> LogView:
+    try:
+        return LogView.from_dict(entry)
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise AgentError("the agent answered a log of an unexpected shape") from None
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"

@@ -1,0 +1,104 @@
+"""Agents' heartbeats: signed with the instance's secret, newer than the last one.
+
+A heartbeat records that the agent is alive (last_heartbeat, last_seen), its
+version, and the state of every log. The signature is checked with the
+instance's own secret, or ``[agent] shared_secret``. Replays are refused
+across every API worker by the database: a heartbeat's signed timestamp must
+be newer than that of the last one accepted (an atomic conditional UPDATE).
+"""
+
+from typing import Any
+
+from flask import request
+from oslo_config import cfg
+from sqlalchemy import or_, update
+
+from api import logstate
+from api.bodies import json_object, string
+from api.db import session as db_session
+from api.models import Instance, utcnow
+from api.state import ApiState
+from logsvc.exceptions import BadRequest, InstanceNotFound
+from logsvc.logmodel import LogView
+from logsvc.signing import (
+    DEFAULT_MAX_SKEW,
+    HEADER_TIMESTAMP,
+    ReplayedRequest,
+    Unsigned,
+    Verifier,
+)
+
+heartbeat_opts = [
+    cfg.FloatOpt(
+        "heartbeat_max_clock_skew",
+        default=DEFAULT_MAX_SKEW,
+        min=1.0,
+        help="Seconds an agent's heartbeat timestamp may differ from this clock; "
+        "older or newer heartbeats are refused.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(heartbeat_opts, "api")
+
+
+def receive(state: ApiState, instance_id: str) -> None:
+    """Check and record one heartbeat of `instance_id`'s agent."""
+    session = db_session()
+    instance = session.get(Instance, instance_id)
+    secret = (instance.shared_secret if instance else None) or state.conf.agent.shared_secret
+    body_bytes = request.get_data(cache=True)
+    if secret:
+        # Checked before "not registered" is said: an unsigned caller learns
+        # nothing about which instance ids exist.
+        verifier = Verifier([secret], state.conf.api.heartbeat_max_clock_skew)
+        verifier.verify(request.method, request.path, body_bytes, request.headers)
+    if instance is None or not secret:
+        raise InstanceNotFound(f"no instance {instance_id!r}")
+    body = json_object()
+    logs = _parse(body, instance_id)
+    stamp = float(request.headers.get(HEADER_TIMESTAMP) or 0)
+    if not stamp:
+        raise Unsigned()
+    now = utcnow()
+    accepted = session.execute(
+        update(Instance)
+        .where(
+            Instance.id == instance_id,
+            or_(Instance.heartbeat_stamp.is_(None), Instance.heartbeat_stamp < stamp),
+        )
+        .values(
+            heartbeat_stamp=stamp,
+            last_heartbeat=now,
+            last_seen=now,
+            agent_version=body["version"],
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not accepted:
+        session.rollback()
+        raise ReplayedRequest()
+    session.commit()
+    if logs is not None:
+        session.refresh(instance)
+        logstate.record(session, instance, logs, complete=True)
+
+
+def _parse(body: dict[str, Any], instance_id: str) -> list[LogView] | None:
+    unknown = sorted(set(body) - {"instance_id", "datastore", "version", "logs"})
+    if unknown:
+        raise BadRequest(f"unknown field(s) in the heartbeat: {', '.join(unknown[:5])}")
+    if body.get("instance_id") != instance_id:
+        raise BadRequest("the heartbeat's instance_id is not the URL's")
+    string(body, "datastore", 64)
+    string(body, "version", 64)
+    logs = body.get("logs")
+    if logs is None:
+        return None
+    if not isinstance(logs, list):
+        raise BadRequest("logs must be a list of logs, or null")
+    try:
+        return [LogView.from_dict(entry) for entry in logs]
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise BadRequest("logs holds an entry that is not a log") from None

@@ -1,0 +1,140 @@
+"""``logsvc-manage --config-file F``: the API's admin chores.
+
+db upgrade [REVISION]      create or migrate the schema (to the newest by default)
+db downgrade REVISION      migrate down ("base": drop every table)
+db current                 print the schema's revision
+token create --project-id P [--role R ...] [--description D]
+                           print a new token, once: only its hash is kept
+token list                 the tokens' ids, projects and roles
+token revoke ID            delete a token
+"""
+
+import json
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as oslo_logging
+from sqlalchemy import delete, select
+
+import logsvc
+from api import auth, db, migrate
+from api.models import Token
+
+PROG = "logsvc-manage"
+
+
+def _add_commands(subparsers) -> None:
+    db_parser = subparsers.add_parser("db", help="the database schema")
+    db_sub = db_parser.add_subparsers(dest="action", required=True)
+    up = db_sub.add_parser("upgrade", help="create or migrate the schema")
+    up.add_argument("revision", nargs="?", default="head")
+    down = db_sub.add_parser("downgrade", help="migrate the schema down")
+    down.add_argument("revision")
+    db_sub.add_parser("current", help="print the schema's revision")
+
+    token = subparsers.add_parser("token", help="tokens of the 'token' auth strategy")
+    token_sub = token.add_subparsers(dest="action", required=True)
+    create = token_sub.add_parser("create", help="make a token and print it, once")
+    create.add_argument("--project-id", required=True, help="the project it acts for")
+    create.add_argument(
+        "--role", action="append", default=[], help="a role it holds (repeat for several)"
+    )
+    create.add_argument("--description", help="what or who it is for")
+    token_sub.add_parser("list", help="list the tokens (never the tokens themselves)")
+    revoke = token_sub.add_parser("revoke", help="delete a token")
+    revoke.add_argument("id", type=int, help="the token's id, as 'token list' shows it")
+
+
+command_opt = cfg.SubCommandOpt("command", title="Commands", handler=_add_commands)
+
+
+def run(conf: cfg.ConfigOpts) -> int:
+    """Do what the command line asks; the exit status."""
+    database = db.Database.from_conf(conf)
+    try:
+        command = conf.command
+        if command.name == "db":
+            return _db(database, command)
+        return _token(database, command)
+    finally:
+        database.dispose()
+
+
+def _db(database: db.Database, command) -> int:
+    if command.action == "upgrade":
+        migrate.upgrade(database.engine, command.revision)
+    elif command.action == "downgrade":
+        migrate.downgrade(database.engine, command.revision)
+    print(migrate.current(database.engine) or "base (no schema)")
+    return 0
+
+
+def _token(database: db.Database, command) -> int:
+    with database.sessions() as session:
+        if command.action == "create":
+            roles = sorted({r.strip() for r in command.role if r.strip()})
+            if any("," in r for r in roles):
+                print(f"{PROG}: a role name cannot hold ','", file=sys.stderr)
+                return 2
+            token = auth.new_token()
+            row = Token(
+                token_hash=auth.hash_token(token),
+                project_id=command.project_id,
+                roles=",".join(roles),
+                description=command.description,
+            )
+            session.add(row)
+            session.commit()
+            print(token)
+            print(
+                f"token {row.id} for project {row.project_id}, roles: {row.roles or '(none)'}; "
+                "it is shown this once",
+                file=sys.stderr,
+            )
+        elif command.action == "list":
+            rows = session.scalars(select(Token).order_by(Token.id))
+            listing = [
+                {
+                    "id": r.id,
+                    "project_id": r.project_id,
+                    "roles": [x for x in r.roles.split(",") if x],
+                    "description": r.description,
+                    "created_at": r.created_at.isoformat(timespec="seconds") + "Z",
+                }
+                for r in rows
+            ]
+            print(json.dumps(listing, indent=2))
+        else:
+            deleted = session.execute(delete(Token).where(Token.id == command.id)).rowcount
+            session.commit()
+            if not deleted:
+                print(f"{PROG}: no token {command.id}", file=sys.stderr)
+                return 1
+            print(f"token {command.id} revoked")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf = cfg.ConfigOpts()
+    db.register_opts(conf)
+    oslo_logging.register_options(conf)
+    conf.register_cli_opt(command_opt)
+    try:
+        conf(
+            list(sys.argv[1:] if argv is None else argv),
+            project="logsvc",
+            prog=PROG,
+            version=logsvc.__version__,
+        )
+    except (cfg.Error, ValueError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return run(conf)
+    except Exception as exc:  # a database that is down, a revision that does not exist
+        print(f"{PROG}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Who may do what: oslo.policy rules with defaults in code.
+
+Every log action is for the instance's owner (its project) or an admin;
+registering instances is for admins; only admins see logs the agent does not
+expose (the API asks the agent as an admin only for callers this allows).
+Operators override any rule in a policy.yaml (``[oslo_policy] policy_file``);
+``etc/policy.yaml.sample`` lists the defaults.
+"""
+
+from typing import Any
+
+from oslo_config import cfg
+from oslo_policy import opts as policy_opts
+from oslo_policy import policy
+
+ADMIN = "rule:context_is_admin"
+ADMIN_OR_OWNER = "rule:admin_or_owner"
+
+LOG_LIST = "logsvc:log:list"
+LOG_SHOW = "logsvc:log:show"
+LOG_ENABLE = "logsvc:log:enable"
+LOG_DISABLE = "logsvc:log:disable"
+LOG_PUBLISH = "logsvc:log:publish"
+LOG_DISCARD = "logsvc:log:discard"
+LOG_UNEXPOSED = "logsvc:log:see_unexposed"
+INSTANCE_SHOW = "logsvc:instance:show"
+INSTANCE_LIST_ALL = "logsvc:instance:list_all_projects"
+INSTANCE_REGISTER = "logsvc:instance:register"
+INSTANCE_DELETE = "logsvc:instance:delete"
+
+_BASE = [
+    policy.RuleDefault("context_is_admin", "role:admin", description="Who is an admin."),
+    policy.RuleDefault(
+        "admin_or_owner",
+        "rule:context_is_admin or project_id:%(project_id)s",
+        description="An admin, or a member of the project that owns the instance.",
+    ),
+]
+
+
+def _log_rule(name: str, method: str, path: str, what: str) -> policy.DocumentedRuleDefault:
+    return policy.DocumentedRuleDefault(
+        name=name,
+        check_str=ADMIN_OR_OWNER,
+        description=what,
+        operations=[
+            {"method": method, "path": path},
+            {"method": method, "path": "/v1.0/{tenant_id}/instances/{instance_id}/log"},
+        ],
+    )
+
+
+_LOG = "/v1/instance/{instance_id}/log"
+_RULES = [
+    _log_rule(LOG_LIST, "GET", _LOG, "List an instance's logs."),
+    _log_rule(LOG_SHOW, "POST", _LOG, "Show one log (a body with only its name)."),
+    _log_rule(LOG_ENABLE, "POST", _LOG, "Enable a USER log."),
+    _log_rule(LOG_DISABLE, "POST", _LOG, "Disable a USER log."),
+    _log_rule(LOG_PUBLISH, "POST", _LOG, "Publish a log into the object store."),
+    _log_rule(LOG_DISCARD, "POST", _LOG, "Discard what was published of a log."),
+    policy.DocumentedRuleDefault(
+        name=LOG_UNEXPOSED,
+        check_str=ADMIN,
+        description="See and act on logs that the agent's guest_log_exposed_logs does not expose.",
+        operations=[{"method": "GET", "path": _LOG}, {"method": "POST", "path": _LOG}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=INSTANCE_SHOW,
+        check_str=ADMIN_OR_OWNER,
+        description="See an instance; an instance that fails this rule is answered "
+        "as one that does not exist.",
+        operations=[
+            {"method": "GET", "path": "/v1/instance/{instance_id}"},
+            {"method": "GET", "path": "/v1/instance"},
+            {"method": "GET", "path": "/v1.0/{tenant_id}/instances/{instance_id}"},
+            {"method": "GET", "path": "/v1.0/{tenant_id}/instances"},
+        ],
+    ),
+    policy.DocumentedRuleDefault(
+        name=INSTANCE_LIST_ALL,
+        check_str=ADMIN,
+        description="List the instances of every project.",
+        operations=[{"method": "GET", "path": "/v1/instance"}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=INSTANCE_REGISTER,
+        check_str=ADMIN,
+        description="Register an instance (or change its registration).",
+        operations=[{"method": "PUT", "path": "/v1/instance/{instance_id}"}],
+    ),
+    policy.DocumentedRuleDefault(
+        name=INSTANCE_DELETE,
+        check_str=ADMIN,
+        description="Forget an instance.",
+        operations=[{"method": "DELETE", "path": "/v1/instance/{instance_id}"}],
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """oslo.policy's own options ([oslo_policy] policy_file ...), listed in its namespace."""
+    policy_opts.set_defaults(conf)
+
+
+def list_rules() -> list[policy.RuleDefault]:
+    """The ``oslo.policy.policies`` entry point ``logsvc.api``."""
+    return _BASE + _RULES
+
+
+def make_enforcer(conf: cfg.ConfigOpts) -> policy.Enforcer:
+    """An enforcer with the defaults in code and the operator's policy file over them."""
+    enforcer = policy.Enforcer(conf)
+    enforcer.register_defaults(list_rules())
+    return enforcer
+
+
+def allowed(enforcer: policy.Enforcer, rule: str, creds: dict[str, Any], project_id: str) -> bool:
+    """Whether the caller's `creds` pass `rule` on a resource of `project_id`."""
+    return enforcer.authorize(rule, {"project_id": project_id}, creds, do_raise=False)

@@ -1,0 +1,67 @@
+"""The API's status report, served by a process of its own beside gunicorn.
+
+The gunicorn master forks workers, and forking a process whose threads are
+busy (the report's server, its collectors querying the database) can leave a
+lock held forever in the child: SQLite's own mutexes hung workers that way.
+So the master starts this small process when it is ready and stops it when it
+exits; it reports on the master and its workers (``--master-pid``) and dies
+with the master.
+
+    python -m api.statusd --config-file api.conf --master-pid 1234
+"""
+
+import argparse
+import ctypes
+import signal
+import subprocess
+import sys
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as oslo_logging
+
+import logsvc
+from api import operations, opts
+
+PROG = "logsvc-api-status"
+
+
+def command(conf: cfg.ConfigOpts, master_pid: int) -> list[str]:
+    """How the master starts this process, with the master's configuration."""
+    argv = [sys.executable, "-m", "api.statusd", "--master-pid", str(master_pid)]
+    for path in conf.config_file or []:
+        argv += ["--config-file", path]
+    for path in conf.config_dir or []:
+        argv += ["--config-dir", path]
+    return argv
+
+
+def spawn(conf: cfg.ConfigOpts, master_pid: int) -> subprocess.Popen | None:
+    if not conf.status.enabled:
+        return None
+    return subprocess.Popen(command(conf, master_pid), stdin=subprocess.DEVNULL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG)
+    parser.add_argument("--master-pid", type=int, required=True)
+    args, rest = parser.parse_known_args(argv)
+    if sys.platform == "linux":
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: die with the master
+    conf = cfg.CONF
+    opts.register_opts(conf)
+    oslo_logging.register_options(conf)
+    conf(rest, project="logsvc", prog=PROG, version=logsvc.__version__)
+    oslo_logging.setup(conf, PROG, version=logsvc.__version__)
+    service = operations.status_service(conf, args.master_pid)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    service.start()
+    stop.wait()
+    service.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

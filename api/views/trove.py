@@ -1,0 +1,65 @@
+"""Trove's routes, so that python-troveclient and ``openstack database log`` work
+unmodified: ``/v1.0/<tenant_id>/instances[/<id>[/log]]``, same bodies as the
+spec's routes, errors shaped as Trove shapes them (see api.app).
+
+The tenant in the URL must be the caller's own (an admin may name any): for
+another tenant's URL, an instance is answered as one that does not exist.
+"""
+
+from flask import Blueprint, Response, jsonify, request
+
+from api import bodies, instances, logs
+from api.auth import authenticate_request, current_caller
+from api.db import session
+from api.state import app_state
+from logsvc.exceptions import Forbidden
+
+bp = Blueprint("trove", __name__, url_prefix="/v1.0/<tenant_id>")
+bp.before_request(authenticate_request)
+
+
+def _own(tenant_id: str, instance_id: str | None) -> None:
+    caller = current_caller()
+    if tenant_id == caller.project_id or instances.is_admin(app_state(), caller):
+        return
+    if instance_id is None:
+        raise Forbidden("the URL names another project than the token's")
+    raise instances.not_found(instance_id)
+
+
+def _find(tenant_id: str, instance_id: str):
+    bodies.instance_id(instance_id)
+    _own(tenant_id, instance_id)
+    instance = instances.find(session(), app_state(), current_caller(), instance_id)
+    if instance.tenant_id != tenant_id:
+        raise instances.not_found(instance_id)
+    return instance
+
+
+@bp.get("/instances")
+def list_instances(tenant_id: str) -> Response:
+    # python-troveclient sends include_clustered, limit and marker: one page holds all.
+    _own(tenant_id, None)
+    found = instances.visible(session(), app_state(), current_caller(), tenant_id)
+    base = request.host_url.rstrip("/") + f"/v1.0/{tenant_id}"
+    return jsonify(instances=[instances.trove_view(session(), i, base) for i in found], links=[])
+
+
+@bp.get("/instances/<instance_id>")
+def show_instance(tenant_id: str, instance_id: str) -> Response:
+    instance = _find(tenant_id, instance_id)
+    base = request.host_url.rstrip("/") + f"/v1.0/{tenant_id}"
+    return jsonify(instance=instances.trove_view(session(), instance, base))
+
+
+@bp.get("/instances/<instance_id>/log")
+def list_logs(tenant_id: str, instance_id: str) -> Response:
+    _find(tenant_id, instance_id)
+    return jsonify(logs.list_logs(app_state(), current_caller(), instance_id))
+
+
+@bp.post("/instances/<instance_id>/log")
+def post_log(tenant_id: str, instance_id: str) -> Response:
+    _find(tenant_id, instance_id)
+    name, flags = bodies.log_request(bodies.json_object())
+    return jsonify(logs.post_log(app_state(), current_caller(), instance_id, name, flags))

@@ -1,0 +1,1 @@
+"""The logsvc guest agent: publishes a database instance's logs."""

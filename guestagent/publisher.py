@@ -1,0 +1,465 @@
+"""The publish engine: one log file into the object store, byte-exact.
+
+A publish, under the log's lock:
+
+1. settle what an earlier action left unfinished: generations to purge, and
+   objects of an upload that never committed (``inflight``);
+2. check the file against what was published (``rotation.rotation_reason``);
+   on rotation either purge and start a new generation (the spec's way, the
+   default) or, with the ``keep`` policy, publish the rotated files' tails
+   first, each as a generation of its own;
+3. upload the new bytes in chunks cut by ``logfile.OpenLog.chunks`` to names
+   that carry their position, then commit: the metafile, then the state.
+
+A crash anywhere leaves the state pointing at the last commit and marks any
+upload in flight, so the next publish removes what may be half-done and
+uploads it again to the same names: no byte is lost or duplicated.
+"""
+
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+from guestagent import metafile
+from guestagent.logfile import OpenLog
+from guestagent.logfile import stat as stat_file
+from guestagent.rotation import rotated_files, rotation_reason
+from guestagent.state import LogState, StateStore
+from logsvc.exceptions import (
+    LogFileMissing,
+    LogFileUnreadable,
+    LogsvcError,
+    ObjectNotFound,
+    StateError,
+)
+from logsvc.layout import LogLocation, parse_chunk_name
+from logsvc.logmodel import LogType
+from logsvc.storage import ObjectStore
+
+LOG = logging.getLogger(__name__)
+
+publish_opts = [
+    cfg.StrOpt(
+        "guest_log_container_name",
+        default="database_logs",
+        help="Container that holds published logs. A pattern: %(instance_id)s, "
+        "%(datastore)s and %(log)s are replaced, so one container per instance "
+        "or per log is possible.",
+    ),
+    cfg.IntOpt(
+        "guest_log_limit",
+        default=1000000,
+        min=1,
+        max=5 * 1024**3,
+        help="Largest object, in bytes, that a publish writes. Objects end at a line "
+        "end; a line longer than this is split. A publish holds about two objects "
+        "of this size in memory.",
+    ),
+    cfg.IntOpt(
+        "guest_log_expiry",
+        default=2592000,
+        min=0,
+        help="Seconds after which each published object is deleted by the object "
+        "store (X-Delete-After); 0 keeps objects until they are discarded.",
+    ),
+    cfg.StrOpt(
+        "guest_log_rotation_policy",
+        default="purge",
+        choices=[
+            (
+                "purge",
+                "delete what was published of the old file, then publish the new one "
+                "(the guest-log specification's behaviour)",
+            ),
+            (
+                "keep",
+                "publish the rest of the rotated file, and keep it as history before the new file",
+            ),
+        ],
+        help="What a publish does when it finds the log file rotated.",
+    ),
+    cfg.FloatOpt(
+        "guest_log_lock_timeout",
+        default=60.0,
+        min=0.0,
+        help="Seconds an action waits for another action on the same log to end "
+        "before it answers that the log is busy.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(publish_opts)
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """How logs are published; `from_conf` reads the guest_log_* options."""
+
+    container_pattern: str = "database_logs"
+    limit: int = 1000000
+    expiry: int = 0
+    rotation_policy: str = "purge"
+    lock_timeout: float = 60.0
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts) -> "PublishSettings":
+        return cls(
+            container_pattern=conf.guest_log_container_name,
+            limit=conf.guest_log_limit,
+            expiry=conf.guest_log_expiry,
+            rotation_policy=conf.guest_log_rotation_policy,
+            lock_timeout=conf.guest_log_lock_timeout,
+        )
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """A log a datastore offers: its name, type and file (None: no file here)."""
+
+    name: str
+    type: LogType
+    path: str | None
+
+
+@dataclass
+class PublishReport:
+    """What one publish did, for logs, reports and tests."""
+
+    bytes_read: int = 0
+    bytes_published: int = 0
+    objects: int = 0
+    rotation: str | None = None
+    purged: int = 0
+    cleaned: int = 0
+    lost_tail: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A log's numbers as of now: what is published and what is pending."""
+
+    published: int
+    pending: int
+    rotated: bool
+    last_publish: float | None
+    last_error: str | None
+
+
+class Publisher:
+    """Publishes, discards and measures one log."""
+
+    def __init__(
+        self,
+        source: LogSource,
+        location: LogLocation,
+        store: ObjectStore,
+        states: StateStore,
+        settings: PublishSettings,
+    ):
+        self.source = source
+        self.location = location
+        self.store = store
+        self.states = states
+        self.settings = settings
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    # --- figures (no lock, no object-store request) --------------------------
+
+    def state(self) -> LogState:
+        return self.states.load(self.name) or LogState()
+
+    def figures(self) -> Figures:
+        state = self.state()
+        pending, rotated, problem = 0, False, None
+        try:
+            if self.source.path and stat_file(self.source.path) is not None:
+                with OpenLog(self.source.path) as log:
+                    rotated = rotation_reason(state, log) is not None
+                    pending = log.size if rotated else log.size - state.offset
+                    if rotated and self.settings.rotation_policy == "keep":
+                        pending += sum(
+                            (s.size if (s := stat_file(f.path)) else 0) - f.start
+                            for f in rotated_files(self.source.path, state, log.ino)
+                        )
+        except (LogFileMissing, LogFileUnreadable) as exc:
+            problem = exc.message
+        return Figures(
+            published=state.published,
+            pending=max(0, pending),
+            rotated=rotated,
+            last_publish=state.last_publish,
+            last_error=state.last_error or problem,
+        )
+
+    # --- actions ----------------------------------------------------------------
+
+    def publish(self) -> PublishReport:
+        """Upload what is new in the log file; see the module's docstring."""
+        return self._locked(_Run.publish)
+
+    def discard(self) -> PublishReport:
+        """Delete everything published of the log; the next publish starts over."""
+        return self._locked(_Run.discard)
+
+    def recover(self) -> LogState:
+        """Make sure the log has a local state, from the metafile when it is gone."""
+        with self.states.lock(self.name, self.settings.lock_timeout):
+            return self._load_or_recover()
+
+    def _locked(self, action) -> PublishReport:
+        started = time.monotonic()
+        with self.states.lock(self.name, self.settings.lock_timeout):
+            run = _Run(self, self._load_or_recover())
+            try:
+                action(run)
+            except LogsvcError as exc:
+                run.record_error(exc)
+                raise
+            finally:
+                run.report.seconds = time.monotonic() - started
+            return run.report
+
+    def _load_or_recover(self) -> LogState:
+        state = self.states.load(self.name)
+        if state is not None:
+            return state
+        loc = self.location
+        try:
+            _, raw = self.store.get_object(loc.container, loc.metafile)
+            state = metafile.parse(raw)
+            LOG.info("log %s: resumed from its metafile at offset %d", self.name, state.offset)
+        except ObjectNotFound:
+            state = self._state_from_listing()
+        self.states.save(self.name, state)
+        return state
+
+    def _state_from_listing(self) -> LogState:
+        """A first state for a log whose metafile is gone but whose objects may remain."""
+        newest, total = 0, 0
+        for obj in self.store.list_objects(self.location.container, self.location.prefix):
+            parsed = parse_chunk_name(self.location.prefix, obj.name)
+            if parsed is None:
+                continue  # not an object of ours: a purge removes it, nobody reads it
+            newest = max(newest, parsed[0])
+            total += obj.size
+        if newest == 0:
+            return LogState()
+        generation = newest + 1
+        LOG.warning(
+            "log %s: %d bytes of an unknown earlier publish found; %s",
+            self.name,
+            total,
+            "kept" if self.settings.rotation_policy == "keep" else "they will be purged",
+        )
+        if self.settings.rotation_policy == "keep":
+            return LogState(generation=generation, published=total)
+        return LogState(generation=generation, purge_below=generation)
+
+
+class _Run:
+    """One action on a log, holding its lock; `committed` is what is on disk."""
+
+    def __init__(self, publisher: Publisher, state: LogState):
+        self.p = publisher
+        self.committed = state
+        self.state = state
+        self.report = PublishReport()
+
+    # --- the two actions ---------------------------------------------------------
+
+    def publish(self) -> None:
+        self.settle()
+        path = self.p.source.path
+        if not path:
+            raise LogFileMissing(
+                f"log {self.p.name!r} has no file on this instance (is its output on?)"
+            )
+        with OpenLog(path) as log:
+            try:
+                reason = rotation_reason(self.state, log)
+                if reason:
+                    self.rotate(log, reason)
+                self.publish_file(log, final=False)
+            finally:
+                self.report.bytes_read += log.bytes_read
+        self.commit(self.state.replace(last_publish=time.time(), last_error=None))
+        LOG.info(
+            "log %s: published %d bytes in %d objects",
+            self.p.name,
+            self.report.bytes_published,
+            self.report.objects,
+        )
+
+    def discard(self) -> None:
+        generation = self.state.generation + 1
+        fresh = LogState(
+            generation=generation,
+            purge_below=generation,
+            enabled=self.state.enabled,
+            switch=self.state.switch,
+        )
+        self.commit(fresh)
+        self.settle()
+
+    # --- steps -------------------------------------------------------------------
+
+    def settle(self) -> None:
+        """Finish a purge and clear an uncommitted upload that an earlier action left."""
+        below = self.state.purge_below
+        if below:
+            self.report.purged += self.delete_objects(lambda gen, _: gen < below)
+            self.commit(self.state.replace(purge_below=0))
+        if self.state.inflight is not None:
+            gen, start = self.state.generation, self.state.inflight
+            self.report.cleaned += self.delete_objects(
+                lambda g, offset: g == gen and offset >= start,
+                marker=self.p.location.chunk_name(gen, start - 1) if start else "",
+                prefix=self.p.location.generation_prefix(gen),
+            )
+            self.save(self.state.replace(inflight=None))
+
+    def rotate(self, log: OpenLog, reason: str) -> None:
+        LOG.info("log %s: %s", self.p.name, reason)
+        self.report.rotation = reason
+        if self.p.settings.rotation_policy == "keep":
+            rotated = rotated_files(self.p.source.path, self.state, log.ino)
+            if not rotated:
+                self.report.lost_tail = True
+                LOG.warning(
+                    "log %s: no rotated copy of the file was found; what was written to it "
+                    "after the last publish, if anything, is not published",
+                    self.p.name,
+                )
+            for index, old in enumerate(rotated):
+                with OpenLog(old.path) as old_log:
+                    if index:
+                        self.state = _next_generation(self.state, old_log.ino)
+                    self.publish_file(old_log, final=True)
+                    self.report.bytes_read += old_log.bytes_read
+            self.state = _next_generation(self.state, log.ino)
+            return
+        generation = self.state.generation + 1
+        self.commit(
+            _next_generation(self.state, log.ino).replace(purge_below=generation, published=0)
+        )
+        self.settle()
+
+    def publish_file(self, log: OpenLog, final: bool) -> None:
+        """Upload `log` from the state's offset on, then commit."""
+        settings, loc = self.p.settings, self.p.location
+        start = self.state
+        chunks = log.chunks(start.offset, settings.limit, final)
+        first = next(chunks, None)
+        if first is None:
+            if start.file_ino != log.ino:
+                self.commit(start.replace(file_ino=log.ino))
+            return
+        self.save(start.replace(inflight=start.offset))
+        offset, lines, published, last = start.offset, start.lines, start.published, None
+        headers = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
+        chunk = first
+        del first
+        while chunk is not None:
+            pos, data = chunk
+            chunk = None
+            name = loc.chunk_name(start.generation, pos)
+            count = data.count(b"\n")
+            self.p.store.put_object(
+                loc.container, name, data, {**headers, "X-Object-Meta-Lines": str(count)}
+            )
+            size = len(data)
+            del data  # memory stays within two chunks: this one is done
+            offset, lines, published, last = pos + size, lines + count, published + size, name
+            self.report.bytes_published += size
+            self.report.objects += 1
+            chunk = next(chunks, None)
+        header_digest, header_len = log.header(offset)
+        self.commit(
+            start.replace(
+                offset=offset,
+                lines=lines,
+                published=published,
+                last_object=last,
+                file_ino=log.ino,
+                header_digest=header_digest,
+                header_len=header_len,
+                tail_digest=log.fingerprint(offset),
+                inflight=None,
+            )
+        )
+
+    def delete_objects(self, doomed, marker: str = "", prefix: str = "") -> int:
+        """Delete this log's objects for which ``doomed(generation, offset)`` holds."""
+        loc = self.p.location
+        deleted = 0
+        listing: Iterator = self.p.store.list_objects(
+            loc.container, prefix or loc.prefix, marker=marker
+        )
+        for obj in listing:
+            parsed = parse_chunk_name(loc.prefix, obj.name)
+            if parsed is None or doomed(*parsed):
+                deleted += self.p.store.delete_object(loc.container, obj.name)
+        return deleted
+
+    # --- commits -----------------------------------------------------------------
+
+    def commit(self, state: LogState) -> None:
+        """Record `state`: the metafile when the published figures moved, then locally."""
+        old = self.committed
+        if (state.generation, state.offset, state.published, state.purge_below) != (
+            old.generation,
+            old.offset,
+            old.published,
+            old.purge_below,
+        ):
+            self.write_metafile(state)
+        self.save(state)
+
+    def save(self, state: LogState) -> None:
+        self.p.states.save(self.p.name, state)
+        self.committed = self.state = state
+
+    def write_metafile(self, state: LogState) -> None:
+        loc, settings = self.p.location, self.p.settings
+        if state.published == 0 and not state.purge_below:
+            self.p.store.delete_object(loc.container, loc.metafile)
+            return
+        headers = {"X-Object-Meta-Lines": str(state.lines)}
+        if settings.expiry:
+            headers["X-Delete-After"] = str(settings.expiry)
+        body = metafile.render(
+            state,
+            log_name=self.p.name,
+            log_type=self.p.source.type,
+            log_file=self.p.source.path or "",
+        )
+        self.p.store.put_object(loc.container, loc.metafile, body, headers)
+
+    def record_error(self, exc: LogsvcError) -> None:
+        """Keep the error beside the last committed state, if the disk lets us."""
+        with contextlib.suppress(StateError):
+            self.p.states.save(self.p.name, self.committed.replace(last_error=exc.message))
+        LOG.warning("log %s: %s", self.p.name, exc.message)
+
+
+def _next_generation(state: LogState, ino: int) -> LogState:
+    return state.replace(
+        generation=state.generation + 1,
+        offset=0,
+        lines=0,
+        file_ino=ino,
+        header_digest=None,
+        header_len=0,
+        tail_digest=None,
+        last_object=None,
+        inflight=None,
+    )

@@ -1,0 +1,220 @@
+"""The agent daemon: the signed endpoint on a threaded WSGI server, and heartbeats.
+
+A publish of one log holds only that log's lock, and list and show take no
+lock at all, so the server's threads keep answering while a long publish runs.
+"""
+
+import json
+import logging
+import os
+import signal
+import threading
+
+import requests
+from cheroot import wsgi
+from oslo_config import cfg
+
+import logsvc
+from guestagent import endpoint, opts, reports
+from guestagent.manager import LogManager, agent_group
+from logsvc import gmr, profiling
+from logsvc.exceptions import ConfigError
+from logsvc.signing import DEFAULT_MAX_SKEW, Verifier, sign
+from logsvc.status import Category, StatusService, secrets_from_conf
+from logsvc.storage import store_from_conf
+
+LOG = logging.getLogger(__name__)
+
+service_opts = [
+    cfg.HostAddressOpt(
+        "bind_host",
+        default="127.0.0.1",
+        help="Address the agent listens on for the API's requests. Set it to the "
+        "instance's address on the network the API reaches it by.",
+    ),
+    cfg.PortOpt("bind_port", default=8780, help="Port the agent listens on."),
+    cfg.StrOpt(
+        "shared_secret",
+        secret=True,
+        help="Secret shared with the API: every request must be signed with it "
+        "(HMAC-SHA256). Required to serve.",
+    ),
+    cfg.FloatOpt(
+        "max_clock_skew",
+        default=DEFAULT_MAX_SKEW,
+        min=1.0,
+        help="Seconds a signed request's timestamp may differ from this clock; "
+        "older or newer requests are refused as stale.",
+    ),
+    cfg.IntOpt(
+        "threads",
+        default=8,
+        min=2,
+        max=256,
+        help="Requests served at once (a publish occupies one while it runs).",
+    ),
+    cfg.URIOpt(
+        "api_url",
+        help="Base URL of the logsvc API (http://host:8779); when set, the agent "
+        "sends it a signed heartbeat with its logs' state.",
+    ),
+    cfg.FloatOpt(
+        "graceful_shutdown_timeout",
+        default=30.0,
+        min=0.0,
+        help="Seconds a stopping agent lets requests in progress finish. A publish "
+        "cut short is safe: the next one continues where it stopped.",
+    ),
+    cfg.IntOpt(
+        "heartbeat_interval",
+        default=30,
+        min=1,
+        help="Seconds between two heartbeats to the API.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(service_opts, agent_group)
+
+
+class AgentService:
+    """The endpoint, the recovery of lost state, and the heartbeat, in one process."""
+
+    def __init__(self, conf: cfg.ConfigOpts):
+        self.conf = conf
+        secret = conf.agent.shared_secret
+        if not secret:
+            raise ConfigError("[agent] shared_secret is required to serve")
+        self.store = store_from_conf(conf)
+        self.manager = LogManager.from_conf(conf, self.store)
+        self.verifier = Verifier([secret], conf.agent.max_clock_skew)
+        self.app = endpoint.create_app(self.manager, self.verifier)
+        self.app.wsgi_app = profiling.middleware(self.app.wsgi_app, conf)
+        self.status = StatusService.from_conf(
+            conf,
+            daemon_name="logsvc-guestagent",
+            store=self.store,
+            directories=[conf.agent.state_dir],
+            secrets=secrets_from_conf(conf, opts.list_opts()),
+        )
+        self.status.add_callable(
+            "guest-logs",
+            reports.status_collector(self.manager),
+            category=Category.INSTANCE,
+            interval=30,
+        )
+        self.server = wsgi.Server(
+            (conf.agent.bind_host, conf.agent.bind_port),
+            self.app,
+            numthreads=conf.agent.threads,
+            server_name="logsvc-guestagent",
+        )
+        self.stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        # The status report first: once the agent's port answers, all of it does.
+        self.status.start()
+        if self.status.enabled:
+            LOG.info("status report on %s", self.status.url)
+        self.server.prepare()  # binds now, so a port in use fails start-up
+        host, port = self.server.bind_addr[:2]
+        LOG.info(
+            "logsvc-guestagent %s serving instance %s (%s) on %s:%s",
+            logsvc.__version__,
+            self.manager.instance_id,
+            self.manager.datastore.name,
+            host,
+            port,
+        )
+        self._spawn(self.server.serve, "server")
+        self._spawn(self._recover, "recover")
+        if self.conf.agent.api_url:
+            self._spawn(self._heartbeat_loop, "heartbeat")
+
+    def _spawn(self, target, name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self) -> bool:
+        """Stop serving; False when a request was still running after the grace time."""
+        self.stopping.set()
+        self.status.stop()
+        stopper = threading.Thread(target=self.server.stop, name="stop", daemon=True)
+        stopper.start()
+        stopper.join(self.conf.agent.graceful_shutdown_timeout)
+        if stopper.is_alive():
+            return False
+        self.store.close()
+        return True
+
+    def wait(self) -> None:
+        self.stopping.wait()
+
+    def _recover(self) -> None:
+        """Rebuild lost local state from the metafiles, once, off the request path."""
+        for publisher in self.manager.publishers.values():
+            if self.stopping.is_set():
+                return
+            try:
+                publisher.recover()
+            except Exception as exc:
+                LOG.warning("log %s: cannot recover its state yet: %s", publisher.name, exc)
+
+    def _heartbeat_loop(self) -> None:
+        while not self.stopping.is_set():
+            self.heartbeat()
+            self.stopping.wait(self.conf.agent.heartbeat_interval)
+
+    def heartbeat(self) -> bool:
+        """Tell the API we are alive, with our logs' state; False when it did not hear."""
+        instance_id = self.manager.instance_id
+        path = f"/v1/instance/{instance_id}/heartbeat"
+        try:
+            logs = [v.to_dict() for v in self.manager.list_logs(admin=True)]
+        except Exception as exc:
+            LOG.warning("heartbeat: cannot list the logs: %s", exc)
+            logs = None
+        body = json.dumps(
+            {
+                "instance_id": instance_id,
+                "datastore": self.manager.datastore.name,
+                "version": logsvc.__version__,
+                "logs": logs,
+            }
+        ).encode()
+        headers = sign(self.conf.agent.shared_secret, "POST", path, body)
+        headers["Content-Type"] = "application/json"
+        try:
+            resp = requests.post(
+                self.conf.agent.api_url.rstrip("/") + path, data=body, headers=headers, timeout=10
+            )
+        except requests.RequestException as exc:
+            LOG.warning("heartbeat: the API is unreachable (%s)", type(exc).__name__)
+            return False
+        if resp.status_code >= 300:
+            LOG.warning("heartbeat: the API answered %s", resp.status_code)
+            return False
+        return True
+
+
+def serve(conf: cfg.ConfigOpts) -> int:
+    """Run the daemon until SIGTERM or SIGINT."""
+    profiling.init(conf, "logsvc-guestagent")
+    service = AgentService(conf)
+    trigger = gmr.setup(
+        conf, "logsvc-guestagent", {"Guest Logs": reports.gmr_section(service.manager)}
+    )
+    LOG.info("Guru Meditation Report on %s", trigger)
+    service.start()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: service.stopping.set())
+    service.wait()
+    LOG.info("logsvc-guestagent stopping")
+    if not service.stop():
+        LOG.warning("stopped with a request still in progress (a publish is safe to retry)")
+        logging.shutdown()
+        os._exit(0)  # its worker thread would otherwise keep the process alive
+    return 0

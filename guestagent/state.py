@@ -1,0 +1,150 @@
+"""What the agent remembers of each log, in its state directory.
+
+One small JSON file per log, replaced atomically (temporary file, fsync,
+rename, fsync of the directory), so a reader never sees half a state and a
+crash leaves either the old state or the new one. Actions on one log take
+its lock file (``flock``), which serialises threads and processes alike: the
+daemon and a one-shot command never publish the same log at once.
+"""
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from logsvc.exceptions import LogBusy, StateError
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class LogState:
+    """The publishing position of a log, and what proves the file unchanged.
+
+    `generation` counts incarnations of the log file in the object store;
+    `offset` and `lines` are how far the current generation's file has been
+    published; `published` is every byte the log holds in the store, across
+    generations. `file_ino`, `header_*` and `tail_digest` recognise the file
+    that was published from. `inflight` is the start offset of an upload that
+    has not been committed (objects at or past it may be half-written);
+    `purge_below` asks for every generation below it to be deleted.
+    """
+
+    generation: int = 1
+    offset: int = 0
+    lines: int = 0
+    published: int = 0
+    file_ino: int | None = None
+    header_digest: str | None = None
+    header_len: int = 0
+    tail_digest: str | None = None
+    last_object: str | None = None
+    inflight: int | None = None
+    purge_below: int = 0
+    # Owned by the datastore layer: the log's switch, where the agent keeps it.
+    enabled: bool | None = None
+    switch: dict[str, Any] = field(default_factory=dict)
+    # For operators (Guru Meditation Report, status report).
+    last_publish: float | None = None
+    last_error: str | None = None
+
+    def replace(self, **changes: Any) -> "LogState":
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> bytes:
+        return json.dumps({"format": _FORMAT, **dataclasses.asdict(self)}, sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> "LogState":
+        data = json.loads(raw)
+        data.pop("format", None)
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class StateStore:
+    """The state directory: ``<log>.state`` and ``<log>.lock`` per log."""
+
+    def __init__(self, state_dir: str):
+        self.state_dir = state_dir
+
+    def _path(self, log: str, suffix: str) -> str:
+        return os.path.join(self.state_dir, f"{log}.{suffix}")
+
+    def ensure_dir(self) -> None:
+        try:
+            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+        except OSError as exc:
+            raise StateError(
+                f"cannot create the state directory {self.state_dir}: {exc.strerror}"
+            ) from None
+
+    def load(self, log: str) -> LogState | None:
+        """The recorded state, or None when the log has none yet."""
+        try:
+            with open(self._path(log, "state"), "rb") as f:
+                return LogState.from_json(f.read())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as exc:
+            raise StateError(f"cannot read the state of log {log!r}: {exc}") from None
+
+    def save(self, log: str, state: LogState) -> None:
+        self.ensure_dir()
+        path = self._path(log, "state")
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=f".{log}.", suffix=".tmp")
+        except OSError as exc:
+            raise self._save_error(log, exc) from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(state.to_json())
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+            dir_fd = os.open(self.state_dir, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise self._save_error(log, exc) from None
+
+    def _save_error(self, log: str, exc: OSError) -> StateError:
+        reason = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror
+        return StateError(f"cannot record the state of log {log!r} in {self.state_dir}: {reason}")
+
+    @contextlib.contextmanager
+    def lock(self, log: str, timeout: float) -> Iterator[None]:
+        """Hold the log's lock; LogBusy when another action keeps it past `timeout`."""
+        self.ensure_dir()
+        try:
+            fd = os.open(self._path(log, "lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            raise StateError(f"cannot open the lock of log {log!r}: {exc.strerror}") from None
+        try:
+            deadline = time.monotonic() + timeout
+            delay = 0.005
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LogBusy(
+                            f"log {log!r} is busy with another action; try again later"
+                        ) from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.1)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock

@@ -1,0 +1,80 @@
+"""instance-list, instance-show, instance-register, instance-delete (admins)."""
+
+from cliff.command import Command
+from cliff.lister import Lister
+from cliff.show import ShowOne
+
+COLUMNS = ("id", "name", "tenant_id", "datastore", "agent_url", "task_state", "last_heartbeat")
+
+
+class InstanceList(Lister):
+    """The instances the caller may see."""
+
+    def take_action(self, args):
+        instances = self.app.client.instance_list()
+        return COLUMNS, [tuple(i.get(c) for c in COLUMNS) for i in instances]
+
+
+class _OneInstance(ShowOne):
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("instance", help="the instance's id")
+        return parser
+
+    @staticmethod
+    def shown(instance: dict):
+        fields = sorted(instance)
+        return fields, [instance[f] for f in fields]
+
+
+class InstanceShow(_OneInstance):
+    """One instance: its tenant, datastore, agent and state."""
+
+    def take_action(self, args):
+        return self.shown(self.app.client.instance_show(args.instance))
+
+
+class InstanceRegister(_OneInstance):
+    """Register (or update) an instance and its agent (admin)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--tenant-id", required=True, help="the project that owns it")
+        parser.add_argument("--datastore", required=True, help="mysql, postgresql or file")
+        parser.add_argument("--agent-url", required=True, help="http://host:8780")
+        parser.add_argument("--name", help="a name for people")
+        parser.add_argument(
+            "--shared-secret-file",
+            metavar="FILE",
+            help="a file holding the agent's own shared secret "
+            "(default: the API's [agent] shared_secret)",
+        )
+        return parser
+
+    def take_action(self, args):
+        secret = None
+        if args.shared_secret_file:
+            with open(args.shared_secret_file, encoding="utf-8") as f:
+                secret = f.read().strip()
+        instance = self.app.client.instance_register(
+            args.instance,
+            tenant_id=args.tenant_id,
+            datastore=args.datastore,
+            agent_url=args.agent_url,
+            name=args.name,
+            shared_secret=secret,
+        )
+        return self.shown(instance)
+
+
+class InstanceDelete(Command):
+    """Forget an instance (its published logs stay in the object store)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("instance", help="the instance's id")
+        return parser
+
+    def take_action(self, args):
+        self.app.client.instance_delete(args.instance)
+        return 0

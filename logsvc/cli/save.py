@@ -1,0 +1,57 @@
+"""log-save: a whole log into a file, streamed straight from the object store."""
+
+import time
+
+from cliff.command import Command
+
+from logsvc.cli.tail import report_gaps
+
+
+class Progress:
+    """A progress line on a terminal (and nothing when stderr is not one)."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self.last < 0.2 and done < total):
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-6) / 1e6
+        share = f"{100 * done / total:5.1f}%" if total else "     "
+        self.stream.write(f"\r{share} {done / 1e6:10.1f} of {total / 1e6:.1f} MB, {rate:6.1f} MB/s")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+class LogSave(Command):
+    """Save a whole log to a file (spec: log-save); <log>.log by default.
+
+    The file appears only once it is complete (written aside, then renamed).
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument("instance", help="the instance's id")
+        parser.add_argument("log", help="the log's name (see log-list)")
+        parser.add_argument("--file", metavar="FILE", help="where to save it (default <log>.log)")
+        parser.add_argument("--publish", action="store_true", help="publish first, and wait for it")
+        return parser
+
+    def take_action(self, args):
+        progress = Progress(self.app.stderr)
+        client = self.app.client
+        path = client.log_save(
+            args.instance, args.log, publish=args.publish, filename=args.file, progress=progress
+        )
+        progress.finish()
+        report_gaps(self.app.stderr, client.last_gaps)
+        self.app.stdout.write(f"{path}\n")
+        return 0

@@ -1,0 +1,1 @@
+"""The client side of logsvc: what a user's machine runs to reach the logs."""

@@ -1,0 +1,81 @@
+"""Where a log lives in the object store: container, prefix, object names.
+
+Object names carry their position: ``<prefix>log-<generation>-<offset>``,
+both zero-padded, so that a listing in name order is the log in order and a
+retried upload of the same bytes lands on the same name. A generation is one
+incarnation of the log file (a rotation or a discard starts the next one);
+the offset is the byte offset of the object's first byte in that file.
+"""
+
+import re
+from dataclasses import dataclass
+
+from logsvc.exceptions import ConfigError
+
+# Instance ids and log names end up in object names and in file names of the
+# agent's state directory: only these characters, so neither can steer a path.
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_LOG_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_GEN_WIDTH = 8
+_OFFSET_WIDTH = 20
+_CHUNK_RE = re.compile(rf"^log-(\d{{{_GEN_WIDTH}}})-(\d{{{_OFFSET_WIDTH}}})$")
+_CONTAINER_KEYS = ("instance_id", "datastore", "log")
+
+
+def valid_instance_id(value: str) -> bool:
+    return bool(_ID_RE.match(value)) and ".." not in value
+
+
+def valid_log_name(value: str) -> bool:
+    return bool(_LOG_NAME_RE.match(value))
+
+
+def container_name(pattern: str, instance_id: str, datastore: str, log: str) -> str:
+    """Expand ``guest_log_container_name``: %(instance_id)s, %(datastore)s, %(log)s."""
+    try:
+        name = pattern % {"instance_id": instance_id, "datastore": datastore, "log": log}
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"guest_log_container_name {pattern!r} is not a valid pattern; it may "
+            f"use {', '.join('%(' + k + ')s' for k in _CONTAINER_KEYS)}: {exc}"
+        ) from None
+    if not name or "/" in name or len(name.encode()) > 256:
+        raise ConfigError(
+            f"guest_log_container_name {pattern!r} gives {name!r}, which is not a "
+            "container name (1 to 256 bytes, no '/')"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class LogLocation:
+    """The object-store address of one log of one instance."""
+
+    container: str
+    instance_id: str
+    datastore: str
+    log: str
+
+    @property
+    def prefix(self) -> str:
+        return f"{self.instance_id}/{self.datastore}-{self.log}/"
+
+    @property
+    def metafile(self) -> str:
+        return f"{self.instance_id}/{self.datastore}-{self.log}_metafile"
+
+    def chunk_name(self, generation: int, offset: int) -> str:
+        return f"{self.generation_prefix(generation)}{offset:0{_OFFSET_WIDTH}d}"
+
+    def generation_prefix(self, generation: int) -> str:
+        return f"{self.prefix}log-{generation:0{_GEN_WIDTH}d}-"
+
+
+def parse_chunk_name(prefix: str, name: str) -> tuple[int, int] | None:
+    """(generation, offset) of an object named by `LogLocation.chunk_name`."""
+    if not name.startswith(prefix):
+        return None
+    match = _CHUNK_RE.match(name[len(prefix) :])
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2))

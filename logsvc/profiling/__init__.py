@@ -1,0 +1,82 @@
+"""OSProfiler in logsvc's daemons: who may trace, and where traces go.
+
+``[profiler] enabled, hmac_keys, trace_sqlalchemy, trace_requests,
+connection_string`` (osprofiler's own options). A request is traced only when
+its trace headers are signed with one of ``hmac_keys``; anything else is served
+untraced. Off by default, and there is no default key: enabling it without
+keys is a configuration error. ``connection_string`` may carry a password
+(``redis://:password@host``): it is masked like a secret in reports and logs.
+
+Where traces are kept: ``redis://host:6379`` (a Redis server), or
+``file:///var/lib/logsvc/traces`` (our own store, a directory; see
+`logsvc.profiling.filestore`), for one machine without any server.
+"""
+
+import logging
+import socket
+
+from oslo_config import cfg
+from osprofiler import initializer, web
+from osprofiler import opts as profiler_opts
+
+from logsvc.exceptions import ConfigError
+from logsvc.profiling import filestore  # noqa: F401 - registers the file:// driver
+
+#: What osprofiler ships as a default key; never accepted.
+_KNOWN_DEFAULT_KEYS = {"SECRET_KEY", ""}
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """osprofiler's ``[profiler]`` options, with logsvc's defaults and secrets."""
+    opts = [
+        opt
+        for group, group_opts in profiler_opts.list_opts()
+        if group == "profiler"
+        for opt in group_opts
+    ]
+    for opt in opts:
+        if opt.name in ("connection_string", "hmac_keys"):
+            # osprofiler does not mark the connection string secret; it can hold a password
+            opt.secret = True
+    cfg.set_defaults(opts, enabled=False, hmac_keys="", trace_sqlalchemy=False)
+    return [("profiler", opts)]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    for group, opts in list_opts():
+        conf.register_opts(opts, group)
+
+
+def hmac_keys(conf: cfg.ConfigOpts) -> list[str]:
+    return [k.strip() for k in (conf.profiler.hmac_keys or "").split(",") if k.strip()]
+
+
+def init(conf: cfg.ConfigOpts, service: str) -> bool:
+    """Start sending traces where ``connection_string`` says, if enabled.
+
+    Call it once per process (after fork under a pre-forking server).
+    """
+    if not conf.profiler.enabled:
+        web.disable()
+        return False
+    keys = hmac_keys(conf)
+    if not keys or any(k in _KNOWN_DEFAULT_KEYS for k in keys):
+        raise ConfigError(
+            "[profiler] enabled needs hmac_keys: secret keys of your own "
+            "(osprofiler's default SECRET_KEY is refused)"
+        )
+    if not conf.profiler.connection_string:
+        raise ConfigError("[profiler] enabled needs a connection_string (redis:// or file://)")
+    # osprofiler logs the connection string at INFO, password included
+    logging.getLogger("osprofiler.notifier").setLevel(logging.WARNING)
+    initializer.init_from_conf(
+        conf=conf, context={}, project="logsvc", service=service, host=socket.gethostname()
+    )
+    return True
+
+
+def middleware(app, conf: cfg.ConfigOpts):
+    """Wrap a WSGI callable so that signed trace headers start a trace."""
+    return web.WsgiMiddleware(
+        app, hmac_keys=",".join(hmac_keys(conf)), enabled=conf.profiler.enabled
+    )

@@ -1,0 +1,297 @@
+"""OpenStack Swift through python-swiftclient.
+
+Authentication: Swift's v1 (tempauth and the like), Keystone v3 with a
+password or an application credential, or a token and storage URL that the
+caller already holds. python-swiftclient retries connection errors and 5xx
+answers with exponential backoff; we set how often and how long. One
+connection per thread, as a swiftclient Connection is not thread-safe.
+"""
+
+import io
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+import requests
+from swiftclient import client as swift_client
+from swiftclient.exceptions import ClientException
+from swiftclient.utils import LengthWrapper
+
+from logsvc.exceptions import (
+    ObjectNotFound,
+    StorageAuthError,
+    StorageError,
+    StorageUnavailable,
+)
+from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectInfo, ObjectStore
+
+_PAGE = 10000
+
+
+@dataclass(frozen=True)
+class SwiftAuth:
+    """How to reach Swift. Secrets are kept out of `repr`."""
+
+    auth_url: str | None = None
+    auth_version: str = "1"
+    user: str | None = None
+    key: str | None = field(default=None, repr=False)
+    project_name: str | None = None
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    region_name: str | None = None
+    interface: str = "public"
+    application_credential_id: str | None = None
+    application_credential_secret: str | None = field(default=None, repr=False)
+    # A token and storage URL obtained elsewhere (the CLI's users).
+    storage_url: str | None = None
+    token: str | None = field(default=None, repr=False)
+    cacert: str | None = None
+    insecure: bool = False
+
+
+@dataclass(frozen=True)
+class SwiftRetry:
+    retries: int = 5
+    starting_backoff: float = 1.0
+    max_backoff: float = 32.0
+    timeout: float = 60.0
+
+
+class SwiftStore(ObjectStore):
+    """Objects in an OpenStack Swift cluster."""
+
+    def __init__(self, auth: SwiftAuth, retry: SwiftRetry | None = None):
+        self.auth = auth
+        self.retry = retry or SwiftRetry()
+        where = auth.storage_url or auth.auth_url or "?"
+        self.description = f"Swift at {where}"
+        self._local = threading.local()
+        self._connections: list[swift_client.Connection] = []
+        self._lock = threading.Lock()
+
+    # --- connections --------------------------------------------------------
+
+    def _new_connection(self) -> swift_client.Connection:
+        a, r = self.auth, self.retry
+        os_options: dict[str, str] = {"interface": a.interface, "endpoint_type": a.interface}
+        kwargs: dict[str, object] = {}
+        if a.region_name:
+            os_options["region_name"] = a.region_name
+        if a.token and a.storage_url:
+            kwargs.update(preauthurl=a.storage_url, preauthtoken=a.token)
+        if a.auth_url:
+            kwargs.update(authurl=a.auth_url, auth_version=str(a.auth_version))
+            if str(a.auth_version).startswith("3"):
+                if a.application_credential_id:
+                    os_options.update(
+                        auth_type="v3applicationcredential",
+                        application_credential_id=a.application_credential_id,
+                        application_credential_secret=a.application_credential_secret or "",
+                    )
+                else:
+                    kwargs.update(user=a.user, key=a.key)
+                    os_options.update(
+                        project_name=a.project_name or "",
+                        user_domain_name=a.user_domain_name,
+                        project_domain_name=a.project_domain_name,
+                    )
+            else:
+                kwargs.update(user=a.user, key=a.key)
+        if a.storage_url and not a.token:
+            os_options["object_storage_url"] = a.storage_url
+        return swift_client.Connection(
+            os_options=os_options,
+            retries=r.retries,
+            starting_backoff=r.starting_backoff,
+            max_backoff=r.max_backoff,
+            timeout=r.timeout,
+            cacert=a.cacert,
+            insecure=a.insecure,
+            **kwargs,
+        )
+
+    @property
+    def _conn(self) -> swift_client.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._new_connection()
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # --- errors -------------------------------------------------------------
+
+    def _error(self, exc: Exception, what: str) -> StorageError:
+        if isinstance(exc, ClientException):
+            status = exc.http_status
+            if status == 404:
+                return ObjectNotFound(f"{what}: not found")
+            if status in (401, 403):
+                return StorageAuthError(
+                    f"{what}: {self.description} refused our credentials ({status})"
+                )
+            if status is None or status >= 500 or status in (408, 429, 498):
+                return StorageUnavailable(
+                    f"{what}: {self.description} failed after "
+                    f"{self.retry.retries} retries ({status or exc.msg})"
+                )
+            return StorageError(f"{what}: {self.description} answered {status} {exc.http_reason}")
+        return StorageUnavailable(
+            f"{what}: {self.description} is unreachable ({type(exc).__name__})"
+        )
+
+    _FAILURES = (ClientException, requests.RequestException, OSError)
+
+    # --- operations ---------------------------------------------------------
+
+    def put_object(
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        what = f"storing {container}/{name}"
+        for attempt in (1, 2):
+            # A file object: swiftclient can rewind it for a retry (it never
+            # retries plain bytes), and the wrapper computes the MD5 while the
+            # bytes go out, instead of in a pass of its own before. The buffer
+            # is closed afterwards: swiftclient keeps the last request's body.
+            buffer = io.BytesIO(data)
+            body = LengthWrapper(buffer, len(data), md5=True)
+            try:
+                returned = self._conn.put_object(
+                    container,
+                    name,
+                    body,
+                    content_length=len(data),
+                    content_type="application/octet-stream",
+                    headers=dict(headers or {}),
+                )
+            except ClientException as exc:
+                if exc.http_status == 404 and attempt == 1:
+                    self._create_container(container)
+                    continue
+                raise self._error(exc, what) from None
+            except self._FAILURES as exc:
+                raise self._error(exc, what) from None
+            finally:
+                buffer.close()
+            etag = body.get_md5sum()
+            if (returned or "").strip('"') != etag:
+                raise StorageError(
+                    f"{what}: {self.description} stored other bytes than were sent "
+                    f"(ETag {returned!r}, expected {etag})"
+                )
+            return etag
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _create_container(self, container: str) -> None:
+        try:
+            self._conn.put_container(container)
+        except self._FAILURES as exc:
+            raise self._error(exc, f"creating container {container}") from None
+
+    def get_object(
+        self, container: str, name: str, start: int | None = None, end: int | None = None
+    ) -> tuple[dict[str, str], bytes]:
+        req_headers = {}
+        if start is not None and start < 0:
+            if end is not None:
+                raise ValueError("a suffix range takes no end")
+            req_headers["Range"] = f"bytes=-{-start}"
+        elif start is not None or end is not None:
+            first = start or 0
+            if end is not None and end <= first:
+                return self.head_object(container, name), b""
+            last = "" if end is None else str(end - 1)
+            req_headers["Range"] = f"bytes={first}-{last}"
+        try:
+            headers, body = self._conn.get_object(container, name, headers=req_headers)
+        except ClientException as exc:
+            if exc.http_status == 416:  # the range starts past the end
+                return self.head_object(container, name), b""
+            raise self._error(exc, f"reading {container}/{name}") from None
+        except self._FAILURES as exc:
+            raise self._error(exc, f"reading {container}/{name}") from None
+        return headers, body
+
+    def stream_object(
+        self, container: str, name: str, chunk_size: int = DEFAULT_READ_CHUNK
+    ) -> tuple[dict[str, str], Iterator[bytes]]:
+        what = f"reading {container}/{name}"
+        try:
+            headers, body = self._conn.get_object(container, name, resp_chunk_size=chunk_size)
+        except self._FAILURES as exc:
+            raise self._error(exc, what) from None
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from body
+            except self._FAILURES as exc:
+                raise self._error(exc, what) from None
+            finally:
+                close = getattr(body, "close", None)
+                if close:
+                    close()
+
+        return headers, chunks()
+
+    def head_object(self, container: str, name: str) -> dict[str, str]:
+        try:
+            return self._conn.head_object(container, name)
+        except self._FAILURES as exc:
+            raise self._error(exc, f"reading {container}/{name}") from None
+
+    def list_objects(
+        self, container: str, prefix: str = "", marker: str = "", end_marker: str = ""
+    ) -> Iterator[ObjectInfo]:
+        while True:
+            try:
+                _, page = self._conn.get_container(
+                    container,
+                    prefix=prefix or None,
+                    marker=marker or None,
+                    end_marker=end_marker or None,
+                    limit=_PAGE,
+                )
+            except ClientException as exc:
+                if exc.http_status == 404:
+                    return
+                raise self._error(exc, f"listing {container}/{prefix}") from None
+            except self._FAILURES as exc:
+                raise self._error(exc, f"listing {container}/{prefix}") from None
+            for entry in page:
+                if "subdir" in entry:
+                    continue
+                yield ObjectInfo(
+                    entry["name"], int(entry["bytes"]), entry["hash"], entry["last_modified"]
+                )
+            if len(page) < _PAGE:  # a short page is the last one
+                return
+            marker = page[-1].get("name") or page[-1].get("subdir")
+
+    def delete_object(self, container: str, name: str) -> bool:
+        try:
+            self._conn.delete_object(container, name)
+            return True
+        except ClientException as exc:
+            if exc.http_status == 404:
+                return False
+            raise self._error(exc, f"deleting {container}/{name}") from None
+        except self._FAILURES as exc:
+            raise self._error(exc, f"deleting {container}/{name}") from None
+
+    def check(self) -> None:
+        try:
+            self._conn.head_account()
+        except self._FAILURES as exc:
+            raise self._error(exc, "checking the account") from None

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Starts logsvc on embedded defaults (a local object-store directory, a sample
+# log that keeps growing) under .demo/. Options: --swift (store in a real local
+# Swift started from the PyPI package), --fresh (forget the previous demo).
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/venv.sh
+exec python scripts/demo.py "$@"

@@ -1,0 +1,201 @@
+"""The `logsvc` CLI against running API and agent processes and a real Swift."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+
+from logsvc.cli.app import main as cli_main
+from tests.apistack import INSTANCE
+from tests.helpers import realistic_lines
+from tests.tail_reference import real_tail_of as tail_lines
+
+CLI = [sys.executable, "-m", "logsvc.cli.app"]
+
+
+@pytest.fixture
+def env(stack, devswift):
+    creds = devswift.credentials()
+    return {
+        **os.environ,
+        "LOGSVC_URL": stack.api.url,
+        "LOGSVC_TOKEN": stack.alice,
+        "OS_AUTH_URL": creds["auth_url"],
+        "OS_USERNAME": creds["user"],
+        "OS_PASSWORD": creds["key"],
+        "LOGSVC_CONFIG": "/nonexistent/logsvc.conf",
+    }
+
+
+def run(env, *args, check=True, cwd=None):
+    proc = subprocess.run([*CLI, *args], env=env, capture_output=True, cwd=cwd)
+    if check:
+        assert proc.returncode == 0, proc.stderr.decode()
+    return proc
+
+
+def test_list_show_and_the_spec_tables(stack, env):
+    stack.paths["small"].write_bytes(b"one\ntwo\n")
+    table = run(env, "log-list", INSTANCE).stdout.decode()
+    header = table.splitlines()[1]
+    assert [c.strip() for c in header.strip("|").split("|")] == [
+        "Name",
+        "Type",
+        "Status",
+        "Published",
+        "Pending",
+        "Container",
+        "Prefix",
+    ]
+    rows = json.loads(run(env, "log-list", INSTANCE, "-f", "json").stdout)
+    assert {r["Name"]: r["Status"] for r in rows} == {
+        "big": "Disabled",
+        "guest": rows[[r["Name"] for r in rows].index("guest")]["Status"],
+        "small": "Disabled",
+    }
+    assert all(r["Container"] == "None" for r in rows if r["Published"] == 0)
+    shown = run(env, "log-show", INSTANCE, "small", "-f", "value", "-c", "status").stdout
+    assert shown == b"Disabled\n"
+
+
+def test_enable_publish_disable_discard(stack, env):
+    stack.paths["small"].write_bytes(b"one\ntwo\n")
+    log = json.loads(run(env, "log-enable", INSTANCE, "small", "-f", "json").stdout)
+    assert log["status"] == "Ready"
+    log = json.loads(run(env, "log-publish", INSTANCE, "small", "-f", "json").stdout)
+    assert (log["status"], log["published"], log["prefix"]) == (
+        "Published",
+        8,
+        f"{INSTANCE}/file-small/",
+    )
+    stack.paths["small"].write_bytes(b"one\ntwo\nthree\n")
+    log = json.loads(
+        run(env, "log-publish", INSTANCE, "small", "--discard", "--disable", "-f", "json").stdout
+    )
+    assert (log["status"], log["published"]) == ("Disabled", 14)
+    assert stack.published("small") == b"one\ntwo\nthree\n"
+    log = json.loads(run(env, "log-discard", INSTANCE, "small", "-f", "json").stdout)
+    assert (log["published"], log["container"], log["prefix"]) == (0, "None", "None")
+
+
+@pytest.fixture
+def in_process(monkeypatch, env):
+    """Run the CLI in this process; cliff's logging handlers are removed afterwards."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield cli_main
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_tail_equals_tail_n_for_every_n(stack, env, capfdbinary, in_process):
+    source = realistic_lines(3000) + "é ünïcode \xff\n".encode("latin-1") + b"last, no newline"
+    stack.paths["big"].write_bytes(source)
+    run(env, "log-publish", INSTANCE, "big")
+    published = source[: source.rfind(b"\n") + 1]
+    for n in range(1, 101):  # in process: the same CLI, without 100 interpreter starts
+        assert in_process(["log-tail", INSTANCE, "big", "--lines", str(n)]) == 0
+        assert capfdbinary.readouterr().out == tail_lines(published, n), f"--lines {n}"
+    for n in (0, -1, -2500, -2999):
+        assert in_process(["log-tail", INSTANCE, "big", "--lines", str(n)]) == 0
+        assert capfdbinary.readouterr().out == tail_lines(published, n), f"--lines {n}"
+    # and as a separate process, with --publish picking up what came since
+    with open(stack.paths["big"], "ab") as f:
+        f.write(b"\n")
+    out = run(env, "log-tail", INSTANCE, "big", "--lines", "2", "--publish").stdout
+    assert out == tail_lines(source + b"\n", 2)
+
+
+def test_save_writes_the_exact_bytes(stack, env, tmp_path):
+    source = realistic_lines(20000)
+    stack.paths["big"].write_bytes(source)
+    work = tmp_path / "work"
+    work.mkdir()
+    proc = run(env, "log-save", INSTANCE, "big", "--publish", cwd=work)
+    assert proc.stdout.decode().strip() == str(work / "big.log")  # the spec's default name
+    assert (work / "big.log").read_bytes() == source
+    assert proc.stderr == b""  # no progress line when stderr is not a terminal
+    run(env, "log-save", INSTANCE, "big", "--file", str(tmp_path / "other.log"))
+    assert (tmp_path / "other.log").read_bytes() == source
+
+
+@pytest.mark.parametrize(
+    ("args", "changes", "message"),
+    [
+        (("log-list", "no-such-instance"), {}, "no-such-instance"),
+        (("log-show", INSTANCE, "nope"), {}, "no log named 'nope'"),
+        (("log-show", INSTANCE, "hidden"), {}, "no log named 'hidden'"),
+        (("log-enable", INSTANCE, "guest"), {}, "SYS log"),
+        (("log-list", INSTANCE), {"LOGSVC_TOKEN": "not-a-token"}, ""),
+        (("log-list", INSTANCE), {"LOGSVC_URL": "http://127.0.0.1:9"}, "cannot reach the API"),
+        (("log-list", INSTANCE), {"LOGSVC_URL": ""}, "the API's URL is needed"),
+        (("log-tail", INSTANCE, "small"), {}, "nothing published yet"),
+        (("log-list",), {}, "instance"),
+    ],
+)
+def test_every_error_is_one_clear_line(stack, env, args, changes, message):
+    proc = run({**env, **changes}, *args, check=False)
+    assert proc.returncode != 0
+    err = proc.stderr.decode()
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 or args == ("log-list",), err
+    assert message in err
+
+
+def test_another_tenants_instance_looks_like_no_instance(stack, env):
+    theirs = run({**env, "LOGSVC_TOKEN": stack.bob}, "log-list", INSTANCE, check=False)
+    nothing = run({**env, "LOGSVC_TOKEN": stack.bob}, "log-list", "inst-404", check=False)
+    assert theirs.returncode == nothing.returncode != 0
+    assert theirs.stderr.replace(INSTANCE.encode(), b"X") == nothing.stderr.replace(
+        b"inst-404", b"X"
+    )
+
+
+def test_tail_without_storage_settings_says_what_is_missing(stack, env):
+    stack.paths["small"].write_bytes(b"x\n")
+    run(env, "log-publish", INSTANCE, "small")
+    bare = {k: v for k, v in env.items() if not k.startswith("OS_")}
+    proc = run(bare, "log-tail", INSTANCE, "small", check=False)
+    assert proc.returncode != 0
+    assert "no object store" in proc.stderr.decode()
+
+
+def test_admin_instance_commands(stack, env):
+    admin = {**env, "LOGSVC_TOKEN": stack.admin}
+    listed = json.loads(run(admin, "instance-list", "-f", "json").stdout)
+    assert [i["id"] for i in listed] == [INSTANCE]
+    run(
+        admin,
+        "instance-register",
+        "inst-2",
+        "--tenant-id",
+        "tenant-b",
+        "--datastore",
+        "file",
+        "--agent-url",
+        "http://127.0.0.1:9",
+        "--name",
+        "two",
+    )
+    shown = json.loads(run(admin, "instance-show", "inst-2", "-f", "json").stdout)
+    assert (shown["tenant_id"], shown["name"]) == ("tenant-b", "two")
+    run(admin, "instance-delete", "inst-2")
+    assert run(admin, "instance-show", "inst-2", check=False).returncode != 0
+    refused = run(
+        env,
+        "instance-register",
+        "inst-3",
+        "--tenant-id",
+        "t",
+        "--datastore",
+        "file",
+        "--agent-url",
+        "http://x:1",
+        check=False,
+    )  # alice is no admin
+    assert refused.returncode != 0

@@ -1,0 +1,156 @@
+"""The API's database on SQLite, and on the PostgreSQL and MariaDB servers of
+127.0.0.1 where they answer (each test skips, saying why, where one does not).
+
+Each server test works in a temporary database of its own, dropped after.
+"""
+
+import concurrent.futures
+import subprocess
+import sys
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from api import claims, logstate, migrate
+from api.db import Database
+from api.models import Base, Instance
+from logsvc.exceptions import Conflict
+from logsvc.logmodel import LogStatus, LogType, LogView
+from tests.processes import ini
+
+SERVERS = {
+    "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/", "postgres"),
+    "mariadb": ("mysql+pymysql://root@127.0.0.1:3306/", ""),
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def database_url(request, tmp_path):
+    """A URL of an empty database of the kind the parameter names."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.sqlite'}"
+        return
+    base, admin_db = SERVERS[request.param]
+    name = f"logsvc_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base + admin_db, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name}"))
+    except Exception as exc:
+        admin.dispose()
+        pytest.skip(f"{request.param} on 127.0.0.1 does not answer ({type(exc).__name__})")
+    try:
+        yield base + name
+    finally:
+        with admin.connect() as connection:
+            force = " WITH (FORCE)" if request.param == "postgresql" else ""
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
+        admin.dispose()
+
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url)
+    migrate.upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+def test_migrations_build_exactly_the_models(database_url):
+    database = Database(database_url)
+    try:
+        assert migrate.current(database.engine) is None
+        migrate.upgrade(database.engine)
+        assert migrate.current(database.engine) == migrate.head()
+        with database.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+        migrate.downgrade(database.engine, "base")
+        assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
+        migrate.upgrade(database.engine)
+        assert set(Base.metadata.tables) <= set(inspect(database.engine).get_table_names())
+    finally:
+        database.dispose()
+
+
+def _instance(db: Database, instance_id: str = "i1") -> Instance:
+    with db.sessions() as session:
+        instance = Instance(
+            id=instance_id, tenant_id="t", name="n", datastore="mysql", agent_url="http://h:1"
+        )
+        session.add(instance)
+        session.commit()
+        return instance
+
+
+def test_log_states_round_trip_with_sizes_beyond_32_bits(db):
+    _instance(db)
+    view = LogView(
+        "general", LogType.USER, LogStatus.PARTIAL, 5 * 2**32, 7, "c", "i1/mysql-general/", "m"
+    )
+    with db.sessions() as session:
+        instance = session.get(Instance, "i1")
+        logstate.record(session, instance, [view], complete=True)
+    with db.sessions() as session:
+        rows = logstate.known(session, "i1")
+        assert [logstate.to_view(r) for r in rows] == [view]
+        assert rows[0].exposed is None  # unknown: admins only until a user's list says
+        assert session.get(Instance, "i1").logs_updated_at is not None
+
+
+def test_claims_racing_from_many_threads_let_exactly_one_through(db):
+    _instance(db)
+
+    def try_claim(_):
+        try:
+            return claims.claim(db, "i1", "general", "publish", 60)
+        except Conflict:
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(try_claim, range(16)))
+    winners = [r for r in results if r]
+    assert len(winners) == 1
+    with db.sessions() as session:
+        assert claims.publishing(session, "i1")
+    claims.release(db, "i1", "general", winners[0])
+    with db.sessions() as session:
+        assert not claims.publishing(session, "i1")
+
+
+def manage(conf_path, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "api.manage", "--config-file", str(conf_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_logsvc_manage_db_and_tokens(database_url, tmp_path):
+    conf = tmp_path / "manage.conf"
+    conf.write_text(ini({"database": {"connection": database_url}}))
+    assert manage(conf, "db", "current").stdout.strip() == "base (no schema)"
+    upgraded = manage(conf, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert manage(conf, "db", "current").stdout.strip() == migrate.head()
+
+    created = manage(conf, "token", "create", "--project-id", "p1", "--role", "admin")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert token.startswith("lsv_") and len(token) > 40
+    listing = manage(conf, "token", "list")
+    assert '"project_id": "p1"' in listing.stdout and token not in listing.stdout
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT token_hash FROM tokens")).scalar_one()
+    engine.dispose()
+    assert stored != token and token not in stored
+
+    assert manage(conf, "token", "revoke", "1").returncode == 0
+    assert manage(conf, "token", "revoke", "1").returncode == 1
+    assert manage(conf, "db", "downgrade", "base").returncode == 0
+    assert manage(conf, "db", "current").stdout.strip() == "base (no schema)"

@@ -1,0 +1,240 @@
+"""Real daemon processes for tests: start, sign requests to, stop or kill."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from logsvc.devswift import DevSwift
+from logsvc.signing import sign
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the process exited with {proc.returncode} before listening")
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout}s")
+
+
+def ini(sections: dict[str, dict[str, object]]) -> str:
+    lines = []
+    for section, values in sections.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {v}" for k, v in values.items() if v is not None]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def swift_settings(swift: DevSwift, account: str = "test") -> dict[str, object]:
+    creds = swift.credentials(account)
+    return {
+        "auth_url": creds["auth_url"],
+        "auth_version": 1,
+        "user": creds["user"],
+        "key": creds["key"],
+        "retries": 1,
+        "starting_backoff": 0.1,
+    }
+
+
+class AgentProcess:
+    """`logsvc-guestagent` serving, configured by `sections` (merged over defaults)."""
+
+    def __init__(
+        self, tmp_path: Path, sections: dict[str, dict[str, object]], secret="agent-secret"
+    ):
+        self.dir = tmp_path
+        self.port = free_port()
+        self.secret = secret
+        base = {
+            "DEFAULT": {"log_file": tmp_path / "agent.log", "guest_log_limit": 65536},
+            "agent": {
+                "instance_id": "inst-1",
+                "state_dir": tmp_path / "state",
+                "bind_port": self.port,
+                "shared_secret": secret,
+            },
+            "status": {"bind_port": free_port()},  # tests run several daemons at once
+        }
+        for section, values in sections.items():
+            base.setdefault(section, {}).update(values)
+        self.conf = tmp_path / "agent.conf"
+        self.conf.write_text(ini(base))
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "AgentProcess":
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "guestagent.cmd", "--config-file", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "agent.stderr", "ab"),  # noqa: SIM115 - the child keeps it
+        )
+        wait_for_port(self.port, self.proc)
+        return self
+
+    def stop(self) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        return self.proc.returncode if self.proc else 0
+
+    def kill(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def request(self, method: str, path: str, body=None, secret: str | None = None, **kwargs):
+        """A request signed like the API signs it (`secret=""` sends it unsigned)."""
+        data = b"" if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        key = self.secret if secret is None else secret
+        if key:
+            headers.update(sign(key, method, path, data))
+        return requests.request(
+            method, self.url + path, data=data, headers=headers, timeout=kwargs.pop("timeout", 600)
+        )
+
+    def act(self, log: str, **flags):
+        resp = self.request("POST", f"/v1/logs/{log}", {"admin": True, **flags})
+        assert resp.status_code == 200, resp.text
+        return resp.json()["log"]
+
+    def logs(self) -> dict[str, dict]:
+        resp = self.request("GET", "/v1/logs?admin=true")
+        assert resp.status_code == 200, resp.text
+        return {entry["name"]: entry for entry in resp.json()["logs"]}
+
+
+class ApiProcess:
+    """`logsvc-api` serving, configured by `sections` (merged over defaults).
+
+    It runs as tests/api_server.py (the real server, each response checked
+    against the OpenAPI document); `stop` fails the test that started it when
+    a response did not match the document.
+    """
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        sections: dict[str, dict[str, object]] | None = None,
+        agent_secret: str = "agent-secret",
+        checked: bool = True,
+    ):
+        self.dir = tmp_path
+        self.port = free_port()
+        self.checked = checked  # False: plain logsvc-api (benchmarks), no OpenAPI check
+        self.sink = tmp_path / "openapi-problems.jsonl"
+        base = {
+            "DEFAULT": {"log_file": tmp_path / "api.log"},
+            "api": {
+                "bind_port": self.port,
+                "workers": 2,
+                "threads": 4,
+                "auth_strategy": "token",
+            },
+            "database": {"connection": f"sqlite:///{tmp_path / 'api.sqlite'}"},
+            "agent": {"shared_secret": agent_secret, "connect_timeout": 2, "call_timeout": 60},
+            "status": {"bind_port": free_port()},  # tests run several daemons at once
+        }
+        for section, values in (sections or {}).items():
+            base.setdefault(section, {}).update(values)
+        self.conf = tmp_path / "api.conf"
+        self.conf.write_text(ini(base))
+        self.proc: subprocess.Popen | None = None
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = base["database"]["connection"]
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """`logsvc-manage --config-file <ours> ARGS`, its output captured."""
+        return subprocess.run(
+            [sys.executable, "-m", "api.manage", "--config-file", str(self.conf), *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=120,
+        )
+
+    def upgrade(self) -> None:
+        """The schema, made in this process (tests of logsvc-manage run the command)."""
+        from api import migrate
+        from api.db import make_engine
+
+        engine = make_engine(self.database_url)
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+
+    def start(self, upgrade: bool = True) -> "ApiProcess":
+        if upgrade:
+            self.upgrade()
+        runner = ["tests.api_server", str(self.sink)] if self.checked else ["api.cmd"]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", *runner, "--config-file", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.dir / "api.stderr", "ab"),  # noqa: SIM115 - the child keeps it
+        )
+        wait_for_port(self.port, self.proc)
+        return self
+
+    def token(self, project_id: str, *roles: str) -> str:
+        """A new token, stored as `logsvc-manage token create` stores it."""
+        from sqlalchemy.orm import Session
+
+        from api.auth import hash_token, new_token
+        from api.db import make_engine
+        from api.models import Token
+
+        token = new_token()
+        engine = make_engine(self.database_url)
+        try:
+            with Session(engine) as session:
+                session.add(
+                    Token(
+                        token_hash=hash_token(token), project_id=project_id, roles=",".join(roles)
+                    )
+                )
+                session.commit()
+        finally:
+            engine.dispose()
+        return token
+
+    def stop(self) -> int:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
+        return self.proc.returncode if self.proc else 0
+
+    def openapi_problems(self) -> list[str]:
+        """Responses that did not match the OpenAPI document, as the server recorded them."""
+        from tests.openapi_check import read_sink
+
+        return read_sink(self.sink)
+
+    def request(self, method: str, path: str, token: str | None = None, body=None, **kwargs):
+        """A request with a token (and a JSON body, unless `data=` gives raw bytes)."""
+        headers = dict(kwargs.pop("headers", {}))
+        if token:
+            headers["X-Auth-Token"] = token
+        if body is not None:
+            kwargs["json"] = body
+        return requests.request(
+            method, self.url + path, headers=headers, timeout=kwargs.pop("timeout", 120), **kwargs
+        )

@@ -1,0 +1,70 @@
+"""Calls to agents: what the API makes of faults a real agent cannot produce on demand."""
+
+import pytest
+import requests
+import requests_mock
+
+from api.dispatch import AgentClient
+from logsvc.exceptions import AgentError, AgentTimeout, AgentUnreachable, LogNotFound
+from logsvc.signing import Verifier
+
+URL = "http://agent.invalid:8780"
+
+
+def client(session) -> AgentClient:
+    return AgentClient("inst-1", URL, "secret", 1.0, 2.0, session)
+
+
+@pytest.fixture
+def mocked():
+    session = requests.Session()
+    with requests_mock.Mocker(session=session) as mock:
+        yield session, mock
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "words"),
+    [
+        (requests.ConnectTimeout, AgentUnreachable, "did not accept a connection within 1s"),
+        (requests.ReadTimeout, AgentTimeout, "did not answer within 2s"),
+        (requests.ConnectionError, AgentUnreachable, "unreachable"),
+    ],
+)
+def test_network_faults(mocked, fault, error, words):
+    session, mock = mocked
+    mock.get(f"{URL}/v1/logs", exc=fault)
+    with pytest.raises(error, match=words):
+        client(session).list_logs(admin=False)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error", "words"),
+    [
+        (404, {"error": {"code": "log_not_found", "message": "no log"}}, LogNotFound, "no log"),
+        (401, {"error": {"code": "bad_signature", "message": "x"}}, AgentUnreachable, "secrets"),
+        (500, {"error": {"code": "internal_error", "message": "boom"}}, AgentError, "boom"),
+        (502, "<html>proxy</html>", AgentError, "without JSON"),
+        (200, {"logs": [{"name": "x"}]}, AgentError, "unexpected shape"),
+        (200, {"nothing": []}, AgentError, "no 'logs'"),
+    ],
+)
+def test_answers_the_api_cannot_use(mocked, status, body, error, words):
+    session, mock = mocked
+    kwargs = {"json": body} if not isinstance(body, str) else {"text": body}
+    mock.get(f"{URL}/v1/logs", status_code=status, **kwargs)
+    with pytest.raises(error, match=words):
+        client(session).list_logs(admin=True)
+
+
+def test_requests_are_signed_with_the_path_and_query(mocked):
+    session, mock = mocked
+    mock.post(f"{URL}/v1/logs/general", json={"log": None})
+    with pytest.raises(AgentError):
+        client(session).act("general", admin=False, flags={"publish": True})
+    sent = mock.last_request
+    assert sent.json() == {"admin": False, "publish": True}
+    Verifier(["secret"]).verify("POST", "/v1/logs/general", sent.body, sent.headers)
+    mock.get(f"{URL}/v1/logs", json={"logs": []})
+    assert client(session).list_logs(admin=True) == []
+    sent = mock.last_request
+    Verifier(["secret"]).verify("GET", "/v1/logs?admin=true", b"", sent.headers)

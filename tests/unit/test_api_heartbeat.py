@@ -1,0 +1,87 @@
+"""Heartbeats: signed with the instance's secret, never replayed, stored."""
+
+import json
+import time
+
+from logsvc.signing import sign
+from tests.unit.conftest import ADMIN, ALICE, register
+
+LOG = {
+    "name": "general",
+    "type": "USER",
+    "status": "Ready",
+    "published": 0,
+    "pending": 10,
+    "container": None,
+    "prefix": None,
+    "metafile": "inst-1/mysql-general_metafile",
+}
+
+
+def beat(client, secret="agent-secret", instance_id="inst-1", logs=None, now=None, **body):
+    path = f"/v1/instance/{instance_id}/heartbeat"
+    data = json.dumps(
+        {"instance_id": instance_id, "datastore": "mysql", "version": "0.1.0", "logs": logs} | body
+    ).encode()
+    headers = sign(secret, "POST", path, data, now=now)
+    return client.post(path, data=data, headers=headers, content_type="application/json"), headers
+
+
+def test_a_heartbeat_records_the_agent_and_its_logs(client, app):
+    register(client)
+    app.extensions["logsvc"].conf.set_override("log_list_max_age", 60, "api")
+    resp, _ = beat(client, logs=[LOG])
+    assert resp.status_code == 204
+    instance = client.get("/v1/instance/inst-1", headers=ADMIN).get_json()["instance"]
+    assert instance["last_heartbeat"] and instance["agent_version"] == "0.1.0"
+    # Fresh, and complete for an admin: answered from the database (no agent runs here).
+    assert client.get("/v1/instance/inst-1/log", headers=ADMIN).get_json() == {"logs": [LOG]}
+    # A user: exposure is not known from heartbeats, so the agent must be asked;
+    # it is unreachable, and the last known state shows no log of unknown exposure.
+    stale = client.get("/v1/instance/inst-1/log", headers=ALICE).get_json()
+    assert stale["stale"] is True and stale["logs"] == []
+
+
+def test_heartbeats_with_a_wrong_secret_or_replayed_or_old_are_refused(client):
+    register(client)
+    assert beat(client, secret="wrong")[0].status_code == 401
+    assert beat(client, now=time.time() - 3600)[0].status_code == 401
+    resp, headers = beat(client)
+    assert resp.status_code == 204
+    path = "/v1/instance/inst-1/heartbeat"
+    data = json.dumps(
+        {"instance_id": "inst-1", "datastore": "mysql", "version": "0.1.0", "logs": None}
+    ).encode()
+    again = client.post(path, data=data, headers=headers, content_type="application/json")
+    assert again.status_code == 401 and again.get_json()["error"]["code"] in (
+        "replayed",
+        "bad_signature",
+    )
+
+
+def test_an_instance_with_its_own_secret_is_checked_with_it(client):
+    register(client)
+    client.put(
+        "/v1/instance/inst-1",
+        json={
+            "tenant_id": "tenant-a",
+            "datastore": "mysql",
+            "agent_url": "http://127.0.0.1:9",
+            "shared_secret": "own",
+        },
+        headers=ADMIN,
+    )
+    assert beat(client)[0].status_code == 401
+    assert beat(client, secret="own")[0].status_code == 204
+
+
+def test_bad_heartbeats(client):
+    register(client)
+    assert beat(client, instance_id="inst-0")[0].status_code == 404
+    # Unsigned, or signed wrong: the same 401 whether the instance exists or not.
+    assert beat(client, secret="wrong", instance_id="inst-0")[0].status_code == 401
+    assert beat(client, logs=[{"name": "x"}])[0].status_code == 400
+    assert beat(client, logs="all")[0].status_code == 400
+    assert beat(client, instance_id="inst-1", extra=1)[0].status_code == 400
+    resp = client.post("/v1/instance/inst-1/heartbeat", json={})
+    assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unsigned"

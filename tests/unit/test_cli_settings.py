@@ -1,0 +1,41 @@
+"""Where the CLI's settings come from: flags, then the environment, then the file."""
+
+import argparse
+
+import pytest
+
+from logsvc.cli.settings import resolve
+
+
+def options(**flags):
+    return argparse.Namespace(**{"config": None, **flags})
+
+
+def test_flags_win_over_environment_and_file(tmp_path):
+    conf = tmp_path / "logsvc.conf"
+    conf.write_text("[logsvc]\nurl = http://from-file\ntoken = file-token\nfile_root = /data\n")
+    env = {"LOGSVC_URL": "http://from-env", "LOGSVC_CONFIG": str(conf)}
+    s = resolve(options(url="http://from-flag"), env)
+    assert s.get("url") == "http://from-flag"
+    assert s.get("token") == "file-token"
+    assert resolve(options(), env).get("url") == "http://from-env"
+    assert s.storage() == {"file_root": "/data"}
+
+
+def test_swift_settings_from_os_variables():
+    env = {
+        "OS_AUTH_URL": "http://127.0.0.1:8080/auth/v1.0",
+        "OS_USERNAME": "test:tester",
+        "OS_PASSWORD": "testing",
+        "LOGSVC_CONFIG": "/nonexistent-default",
+    }
+    storage = resolve(options(), env).storage()
+    assert storage["auth_version"] == "1"  # a tempauth URL says so
+    assert (storage["user"], storage["key"]) == ("test:tester", "testing")
+    token = resolve(options(os_auth_token="t", os_storage_url="http://s/v1/AUTH_x"), env).storage()
+    assert token == {"token": "t", "storage_url": "http://s/v1/AUTH_x"}
+
+
+def test_a_missing_config_file_given_on_purpose_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        resolve(options(config=str(tmp_path / "nope.conf")), {})

@@ -1,0 +1,121 @@
+"""The actions' semantics (DESIGN.md §2), on the file datastore and the file store."""
+
+import pytest
+
+from guestagent.datastores.file import FileDatastore, parse_entry
+from guestagent.manager import LogManager
+from guestagent.publisher import Publisher, PublishSettings
+from guestagent.state import StateStore
+from logsvc.exceptions import ConfigError, InvalidAction, LogNotFound
+from logsvc.layout import LogLocation
+from logsvc.storage.file import FileStore
+
+
+@pytest.fixture
+def manager(tmp_path):
+    def make(exposed=None):
+        states = StateStore(str(tmp_path / "state"))
+        (tmp_path / "app.log").write_bytes(b"one\ntwo\n")
+        (tmp_path / "sys.log").write_bytes(b"boot\n")
+        sources = [
+            parse_entry(f"app:USER:{tmp_path / 'app.log'}"),
+            parse_entry(f"sys:SYS:{tmp_path / 'sys.log'}"),
+            parse_entry(f"hidden:USER:{tmp_path / 'hidden.log'}"),
+        ]
+        datastore = FileDatastore(sources, states, guest_log=None)
+        store = FileStore(tmp_path / "objects")
+        publishers = {
+            s.name: Publisher(
+                s, LogLocation("logs", "i", "file", s.name), store, states, PublishSettings()
+            )
+            for s in datastore.log_sources()
+        }
+        return LogManager("i", datastore, publishers, exposed)
+
+    return make
+
+
+def statuses(manager, admin=True):
+    return {v.name: v.status.value for v in manager.list_logs(admin=admin)}
+
+
+def test_initial_statuses(manager):
+    assert statuses(manager()) == {
+        "app": "Disabled",
+        "guest": "Unavailable",
+        "hidden": "Disabled",
+        "sys": "Ready",
+    }
+
+
+def test_publish_enables_a_user_log(manager):
+    m = manager()
+    view, report = m.act("app", admin=True, publish=True)
+    assert (view.status.value, view.published, view.pending) == ("Published", 8, 0)
+    assert report.bytes_published == 8
+
+
+def test_publish_with_disable_publishes_then_disables(manager):
+    view, _ = manager().act("app", admin=True, publish=True, disable=True)
+    assert (view.status.value, view.published) == ("Disabled", 8)
+
+
+def test_publish_with_discard_discards_first(manager):
+    m = manager()
+    m.act("app", admin=True, publish=True)
+    view, report = m.act("app", admin=True, publish=True, discard=True)
+    assert (view.status.value, view.published) == ("Published", 8)
+    assert report.bytes_published == 8  # published again, from the start
+
+
+def test_discard(manager):
+    m = manager()
+    m.act("sys", admin=True, publish=True)
+    view, _ = m.act("sys", admin=True, discard=True)
+    assert (view.status.value, view.published, view.pending, view.container, view.prefix) == (
+        "Ready",
+        0,
+        5,
+        None,
+        None,
+    )
+
+
+def test_enable_and_disable_together_is_refused(manager):
+    with pytest.raises(InvalidAction, match="together"):
+        manager().act("app", admin=True, enable=True, disable=True)
+
+
+@pytest.mark.parametrize("flag", ["enable", "disable"])
+def test_sys_logs_cannot_be_switched(manager, flag):
+    with pytest.raises(InvalidAction, match="SYS log"):
+        manager().act("sys", admin=True, **{flag: True})
+
+
+def test_no_flag_is_a_show(manager):
+    m = manager()
+    assert m.act("app", admin=True)[0] == m.show("app", admin=True)
+
+
+def test_unexposed_logs_are_for_admins_only(manager):
+    m = manager(exposed=frozenset({"app", "sys"}))
+    assert set(statuses(m, admin=False)) == {"app", "sys"}
+    assert set(statuses(m, admin=True)) == {"app", "sys", "guest", "hidden"}
+    for action in ({}, {"enable": True}, {"publish": True}):
+        with pytest.raises(LogNotFound) as hidden:
+            m.act("hidden", admin=False, **action)
+        with pytest.raises(LogNotFound) as unknown:
+            m.act("nope", admin=False, **action)
+        # an unexposed log and a log that does not exist are refused alike
+        assert hidden.value.message.replace("hidden", "X") == unknown.value.message.replace(
+            "nope", "X"
+        )
+    assert m.act("hidden", admin=True, enable=True)[0].status.value == "Enabled"
+
+
+@pytest.mark.parametrize(
+    "entry", ["app", "app:USER", "App:USER:/x", "app:OTHER:/x", "app:USER:relative", "guest:SYS:/x"]
+)
+def test_bad_file_datastore_entries(entry):
+    with pytest.raises(ConfigError):
+        parse_entry(entry)
