@@ -13,9 +13,9 @@ from guestagent import datastores
 from guestagent.datastores.base import Datastore
 from guestagent.publisher import Publisher, PublishReport, PublishSettings
 from guestagent.state import StateStore
-from logsvc.exceptions import ConfigError, InvalidAction, LogNotFound
+from logsvc.exceptions import ConfigError, InvalidAction, LogBusy, LogNotFound
 from logsvc.layout import LogLocation, container_name, valid_instance_id
-from logsvc.logmodel import LogType, LogView, derive_status
+from logsvc.logmodel import LogType, LogView, RestartState, derive_status
 from logsvc.storage import ObjectStore
 
 agent_group = cfg.OptGroup("agent", title="The guest agent")
@@ -174,7 +174,7 @@ class LogManager:
                 f"log {name!r} is a SYS log: it is always on and cannot be enabled or disabled"
             )
         report = None
-        self.datastore.acknowledge(source)
+        self._acknowledge(publisher, wait=enable or disable or publish or discard)
         if enable or (
             publish
             and source.type is LogType.USER
@@ -189,6 +189,23 @@ class LogManager:
         if disable:
             self._switch(publisher, False)
         return self.view(publisher), report
+
+    def _acknowledge(self, publisher: Publisher, wait: bool) -> None:
+        """Let the datastore forget a completed restart, now that it has been seen.
+
+        Under the log's lock, since it rewrites the state a publish commits to;
+        a show does not wait for a publish in progress (the next request will do).
+        """
+        if self.datastore.restart_state(publisher.source) is not RestartState.COMPLETED:
+            return
+        try:
+            with publisher.states.lock(
+                publisher.name, publisher.settings.lock_timeout if wait else 0
+            ):
+                self.datastore.acknowledge(publisher.source)
+        except LogBusy:
+            if wait:
+                raise
 
     def _switch(self, publisher: Publisher, on: bool) -> None:
         with publisher.states.lock(publisher.name, publisher.settings.lock_timeout):

@@ -64,4 +64,4 @@ class Datastore(abc.ABC):
         """Raise DatastoreError unless the database server answers."""
 
     def acknowledge(self, source: LogSource) -> None:  # noqa: B027 - most have nothing to do
-        """An action on the log begins: a completed restart need not be reported again."""
+        """A completed restart has been reported: forget it (the log's lock is held)."""

@@ -166,8 +166,8 @@ class PostgreSQLDatastore(Datastore):
         )
 
     def acknowledge(self, source: LogSource) -> None:
-        if self.restart_state(source) is RestartState.COMPLETED:
-            state = self.states.load(source.name)
+        state = self.states.load(source.name)
+        if state is not None and state.switch:
             self.states.save(source.name, state.replace(switch={}))
 
 

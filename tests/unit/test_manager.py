@@ -5,9 +5,10 @@ import pytest
 from guestagent.datastores.file import FileDatastore, parse_entry
 from guestagent.manager import LogManager
 from guestagent.publisher import Publisher, PublishSettings
-from guestagent.state import StateStore
-from logsvc.exceptions import ConfigError, InvalidAction, LogNotFound
+from guestagent.state import LogState, StateStore
+from logsvc.exceptions import ConfigError, InvalidAction, LogBusy, LogNotFound
 from logsvc.layout import LogLocation
+from logsvc.logmodel import RestartState
 from logsvc.storage.file import FileStore
 
 
@@ -119,3 +120,34 @@ def test_unexposed_logs_are_for_admins_only(manager):
 def test_bad_file_datastore_entries(entry):
     with pytest.raises(ConfigError):
         parse_entry(entry)
+
+
+class RestartedDatastore(FileDatastore):
+    """A file datastore whose every USER log has just seen its restart complete."""
+
+    def restart_state(self, source):
+        state = self.states.load(source.name)
+        return RestartState.COMPLETED if state and state.switch else RestartState.NONE
+
+    def acknowledge(self, source):
+        self.states.save(source.name, self.states.load(source.name).replace(switch={}))
+
+
+def test_a_completed_restart_is_acknowledged_under_the_logs_lock(tmp_path):
+    states = StateStore(str(tmp_path / "state"))
+    (tmp_path / "app.log").write_bytes(b"one\n")
+    source = parse_entry(f"app:USER:{tmp_path / 'app.log'}")
+    datastore = RestartedDatastore([source], states, guest_log=None)
+    settings = PublishSettings(lock_timeout=0.2)
+    publisher = Publisher(
+        source, LogLocation("logs", "i", "file", "app"), FileStore(tmp_path / "o"), states, settings
+    )
+    m = LogManager("i", datastore, {"app": publisher}, None)
+    states.save("app", LogState(enabled=True, switch={"want": True, "started": "t0"}))
+    with states.lock("app", 1):  # a publish of the log is under way
+        assert m.act("app", admin=True)[0].name == "app"  # a show does not wait for it
+        assert states.load("app").switch  # ...nor rewrite the state it commits
+        with pytest.raises(LogBusy):
+            m.act("app", admin=True, publish=True)
+    view, _ = m.act("app", admin=True, publish=True)
+    assert states.load("app").switch == {} and view.published == 4
