@@ -8,7 +8,9 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
+import traceback
 
 import requests
 from cheroot import wsgi
@@ -200,6 +202,21 @@ class AgentService:
         return True
 
 
+#: Seconds granted, beyond the grace time of requests, to the rest of a stop.
+_STOP_MARGIN = 10.0
+
+
+def _abandon_stop(margin: float) -> None:
+    stacks = "".join(
+        f"\nthread {thread.name}:\n" + "".join(traceback.format_stack(frame))
+        for thread in threading.enumerate()
+        if (frame := sys._current_frames().get(thread.ident)) is not None
+    )
+    LOG.error("the stop overran its grace time by %ss; exiting now. Threads:%s", margin, stacks)
+    logging.shutdown()
+    os._exit(1)
+
+
 def serve(conf: cfg.ConfigOpts) -> int:
     """Run the daemon until SIGTERM or SIGINT."""
     profiling.init(conf, "logsvc-guestagent")
@@ -213,6 +230,12 @@ def serve(conf: cfg.ConfigOpts) -> int:
         signal.signal(signum, lambda *_: service.stopping.set())
     service.wait()
     LOG.info("logsvc-guestagent stopping")
+    # Whatever hangs in the way out, the process ends, and says where it hung.
+    watchdog = threading.Timer(
+        conf.agent.graceful_shutdown_timeout + _STOP_MARGIN, _abandon_stop, [_STOP_MARGIN]
+    )
+    watchdog.daemon = True
+    watchdog.start()
     if not service.stop():
         LOG.warning("stopped with a request still in progress (a publish is safe to retry)")
         logging.shutdown()

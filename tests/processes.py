@@ -71,6 +71,8 @@ class AgentProcess:
                 "state_dir": tmp_path / "state",
                 "bind_port": self.port,
                 "shared_secret": secret,
+                # a stop that overruns shows where it hung (the log's last lines) in time
+                "graceful_shutdown_timeout": 10,
             },
             "status": {"bind_port": free_port()},  # tests run several daemons at once
         }
@@ -93,7 +95,15 @@ class AgentProcess:
     def stop(self) -> int:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                log = self.dir / "agent.log"
+                tail = log.read_text(errors="replace")[-4000:] if log.exists() else ""
+                raise AssertionError(
+                    f"the agent did not stop within 60 s; its log ends:\n{tail}"
+                ) from None
         return self.proc.returncode if self.proc else 0
 
     def kill(self) -> None:
