@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts logsvc on embedded defaults (a local object-store directory, a sample
-# log that keeps growing) under .demo/. Options: --swift (store in a real local
-# Swift started from the PyPI package), --fresh (forget the previous demo).
+# log that keeps growing) under .demo/, and prints a token and what to type
+# next. Options: --swift (store in a real local Swift started from the PyPI
+# package), --fresh (forget the previous demo), --dir DIR (somewhere else than
+# .demo/; also $LOGSVC_DEMO_DIR). Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/venv.sh

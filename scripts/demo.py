@@ -1,10 +1,12 @@
 """Bring the whole of logsvc up on embedded defaults, for a first look (run by start.sh).
 
-Under .demo/ in the working tree (or --dir): the API (SQLite, token auth), one
-guest agent (the `file` datastore, on a sample log that a small writer keeps
-appending to, with a rename rotation now and then), the local object-store
-directory (or, with --swift, a real Swift started from the PyPI package),
-and ``env``, a file to source in another shell to use the CLI.
+Under .demo/ in the working tree (or --dir, or $LOGSVC_DEMO_DIR): the API
+(SQLite, token auth), one guest agent (the `file` datastore, on a sample log
+that a small writer keeps appending to, with a rename rotation now and then),
+the local object-store directory (or, with --swift, a real Swift started from
+the PyPI package), and ``env``, a file to source in another shell to use the
+CLI. It prints the user's token and what to type next; Ctrl-C (or SIGTERM)
+stops every process it started.
 """
 
 import argparse
@@ -85,30 +87,104 @@ def write_configs(demo: Path, swift: dict | None, ports: dict[str, int], secret:
     )
 
 
-def run(*args: str) -> str:
-    proc = subprocess.run(args, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(args[:2])} failed:\n{proc.stderr}")
-    return proc.stdout.strip()
+class Interrupted(Exception):
+    """A Ctrl-C (or SIGTERM) arrived while the demo was still starting."""
 
 
-def wait_for_port(number: int, proc: subprocess.Popen, name: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{name} exited; see {log}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", number)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"{name} did not listen on {number}; see {log}")
+class Demo:
+    """The processes of the demo, started in order and stopped in reverse."""
+
+    def __init__(self, demo: Path, stop: threading.Event):
+        self.dir = demo
+        self.stop = stop
+        self.children: list[subprocess.Popen] = []
+        self.devswift = None
+
+    def check(self) -> None:
+        # A Ctrl-C during start-up stops the demo there, not after everything started.
+        if self.stop.is_set():
+            raise Interrupted()
+
+    def manage(self, api_conf: str, *args: str) -> str:
+        """`logsvc-manage --config-file api.conf ARGS`: its output."""
+        self.check()
+        command = [str(BIN / "logsvc-manage"), "--config-file", api_conf, *args]
+        proc = subprocess.run(command, capture_output=True, text=True)
+        self.check()
+        if proc.returncode != 0:
+            raise SystemExit(f"logsvc-manage {' '.join(args)} failed:\n{proc.stderr}")
+        return proc.stdout.strip()
+
+    def spawn(self, name: str, conf: str, number: int) -> None:
+        """Start daemon `name` and wait until it listens on `number`."""
+        self.check()
+        log = self.dir / f"{name}.out"
+        proc = subprocess.Popen(
+            [str(BIN / name), "--config-file", conf],
+            stdout=open(log, "ab"),  # noqa: SIM115 - the child keeps it
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a Ctrl-C reaches the demo only; it stops them in order
+        )
+        self.children.append(proc)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            self.check()
+            if proc.poll() is not None:
+                raise SystemExit(f"{name} exited; see {log}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", number)) == 0:
+                    return
+            time.sleep(0.1)
+        raise SystemExit(f"{name} did not listen on {number}; see {log}")
+
+    def watch(self) -> None:
+        """Until stopped; a daemon that exits stops the demo."""
+        while not self.stop.is_set():
+            for proc in self.children:
+                if proc.poll() is not None:
+                    print(f"{proc.args[0]} exited with {proc.returncode}; stopping", flush=True)
+                    self.stop.set()
+            self.stop.wait(1)
+
+    def close(self) -> None:
+        for proc in self.children:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.children:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.devswift:
+            self.devswift.stop()
+
+
+def write_env(demo: Path, url: str, token: str, swift: dict | None) -> Path:
+    """The file to source in another shell: PATH, the API, the token, the object store."""
+    env = [f"export PATH={BIN}:$PATH", f"export LOGSVC_URL={url}", f"export LOGSVC_TOKEN={token}"]
+    if swift:
+        env += [
+            f"export OS_AUTH_URL={swift['auth_url']}",
+            f"export OS_USERNAME={swift['user']}",
+            f"export OS_PASSWORD={swift['key']}",
+        ]
+    else:
+        env.append(f"export LOGSVC_FILE_ROOT={demo / 'objects'}")
+    path = demo / "env"
+    path.write_text("\n".join(env) + "\n")
+    return path
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--swift", action="store_true", help="store logs in a real local Swift")
     parser.add_argument("--fresh", action="store_true", help="start from an empty demo directory")
-    parser.add_argument("--dir", default=str(ROOT / ".demo"), help="where (default .demo/)")
+    parser.add_argument(
+        "--dir",
+        default=os.environ.get("LOGSVC_DEMO_DIR") or str(ROOT / ".demo"),
+        help="where everything lives ($LOGSVC_DEMO_DIR; default .demo/ in the working tree)",
+    )
     args = parser.parse_args()
     demo = Path(args.dir).resolve()
     if args.fresh and demo.exists():
@@ -118,16 +194,15 @@ def main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    children: list[subprocess.Popen] = []
-    devswift = None
+    procs = Demo(demo, stop)
     try:
         swift_creds = None
         if args.swift:
             from logsvc.devswift import DevSwift
 
             print("starting a local Swift (a few seconds) ...", flush=True)
-            devswift = DevSwift(str(demo / "swift")).start()
-            swift_creds = devswift.credentials()
+            procs.devswift = DevSwift(str(demo / "swift")).start()
+            swift_creds = procs.devswift.credentials()
         ports = {
             "api": port(8779),
             "agent": port(8780),
@@ -140,47 +215,17 @@ def main() -> int:
             secret_file.chmod(0o600)
         write_configs(demo, swift_creds, ports, secret_file.read_text())
         api_conf, agent_conf = str(demo / "api.conf"), str(demo / "guestagent.conf")
-        run(str(BIN / "logsvc-manage"), "--config-file", api_conf, "db", "upgrade")
-        admin = run(
-            str(BIN / "logsvc-manage"),
-            "--config-file",
-            api_conf,
-            "token",
-            "create",
-            "--project-id",
-            "admin",
-            "--role",
-            "admin",
-        ).split()[-1]
-        user = run(
-            str(BIN / "logsvc-manage"),
-            "--config-file",
-            api_conf,
-            "token",
-            "create",
-            "--project-id",
-            TENANT,
-            "--role",
-            "member",
-        ).split()[-1]
+        procs.manage(api_conf, "db", "upgrade")
+        new_token = ("token", "create", "--project-id")
+        admin = procs.manage(api_conf, *new_token, "admin", "--role", "admin").split()[-1]
+        user = procs.manage(api_conf, *new_token, TENANT, "--role", "member").split()[-1]
 
         writer = threading.Thread(
             target=sample_writer, args=(demo / "general.log", stop, 2000), daemon=True
         )
         writer.start()
-        for name, conf, number in (
-            ("logsvc-api", api_conf, ports["api"]),
-            ("logsvc-guestagent", agent_conf, ports["agent"]),
-        ):
-            log = demo / f"{name}.out"
-            proc = subprocess.Popen(
-                [str(BIN / name), "--config-file", conf],
-                stdout=open(log, "ab"),  # noqa: SIM115 - the child keeps it
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            children.append(proc)
-            wait_for_port(number, proc, name, log)
+        procs.spawn("logsvc-api", api_conf, ports["api"])
+        procs.spawn("logsvc-guestagent", agent_conf, ports["agent"])
 
         from logsvc.client.api import Client
 
@@ -192,33 +237,23 @@ def main() -> int:
             agent_url=f"http://127.0.0.1:{ports['agent']}",
             name="the demo database",
         )
-        env = [
-            f"export PATH={BIN}:$PATH",
-            f"export LOGSVC_URL={url}",
-            f"export LOGSVC_TOKEN={user}",
-        ]
-        if swift_creds:
-            env += [
-                f"export OS_AUTH_URL={swift_creds['auth_url']}",
-                f"export OS_USERNAME={swift_creds['user']}",
-                f"export OS_PASSWORD={swift_creds['key']}",
-            ]
-        else:
-            env.append(f"export LOGSVC_FILE_ROOT={demo / 'objects'}")
-        (demo / "env").write_text("\n".join(env) + "\n")
+        env = write_env(demo, url, user, swift_creds)
         (demo / "admin_token").write_text(admin + "\n")
         (demo / "admin_token").chmod(0o600)
+        procs.check()
+        where = "a local Swift" if swift_creds else demo / "objects"
         print(
             f"""
 logsvc is running: the API on {url}, a guest agent for instance {INSTANCE}
-(its log 'general' grows by five lines a second), objects in {
-                "a local Swift" if swift_creds else demo / "objects"
-            }.
-Your token (project {TENANT}) is in {demo / "env"}; an admin token in {demo / "admin_token"}.
+(its log 'general' grows by five lines a second), objects in {where}.
 
-In another terminal:
+Your token (project {TENANT}): {user}
+An admin's token (project admin) is in {demo / "admin_token"}.
 
-  source {demo / "env"}
+In another terminal, type (the env file sets PATH, LOGSVC_URL, LOGSVC_TOKEN and
+where the objects are):
+
+  source {env}
   logsvc log-list {INSTANCE}
   logsvc log-publish {INSTANCE} general
   logsvc log-tail {INSTANCE} general --lines 5
@@ -229,25 +264,13 @@ kill -USR1 <agent pid> writes a Guru Meditation Report to {demo / "logsvc-guesta
 Ctrl-C stops everything.""",
             flush=True,
         )
-        while not stop.is_set():
-            for proc in children:
-                if proc.poll() is not None:
-                    print(f"{proc.args[0]} exited with {proc.returncode}; stopping", flush=True)
-                    stop.set()
-            stop.wait(1)
+        procs.watch()
+    except Interrupted:
+        print("interrupted while starting", flush=True)
     finally:
         stop.set()
-        for proc in children:
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in children:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if devswift:
-            devswift.stop()
-    print("stopped.")
+        procs.close()
+    print("stopped.", flush=True)
     return 0
 
 

@@ -1,0 +1,270 @@
+"""The README's quickstart, as a new user types it: ./start.sh, then the CLI commands it prints.
+
+Each test starts the demo in a directory of its own (never the developer's
+.demo/), waits for it to say what to type next, runs the README's commands in
+a shell that sources the env file it wrote, checks what they print, stops the
+demo as a user would (Ctrl-C in its terminal, or SIGTERM), and checks that
+every process it started is gone.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.conftest import _swift_workdir
+
+ROOT = Path(__file__).resolve().parents[2]
+READY = "Ctrl-C stops everything."
+INSTANCE = "demo-instance"
+# One line of the demo's sample query log.
+SAMPLE_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\t\d Query\t\S.*$")
+
+
+def readme_commands() -> list[str]:
+    """The commands of the README's quickstart block that starts with `source .demo/env`."""
+    text = (ROOT / "README.md").read_text()
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        lines = [line.split("#", 1)[0].strip() for line in block.splitlines()]
+        lines = [line for line in lines if line]
+        if lines and lines[0] == "source .demo/env":
+            return lines
+    raise AssertionError("README.md has no quickstart block beginning with 'source .demo/env'")
+
+
+def start_command(*args: str) -> list[str]:
+    """./start.sh when the project's venv is ours and installed, else demo.py the same way.
+
+    start.sh (re)installs .venv when its stamp does not match pyproject.toml;
+    a test must not do that to a developer's venv, so it then runs the demo
+    with this interpreter, which is what start.sh ends up doing.
+    """
+    venv = ROOT / ".venv"
+    stamp = venv / ".logsvc-installed"
+    want = (
+        hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+        + "-"
+        + (os.environ.get("LOGSVC_EXTRAS") or "test")
+    )
+    ours = Path(sys.prefix).resolve() == venv.resolve()
+    if ours and stamp.is_file() and stamp.read_text().strip() == want:
+        return [str(ROOT / "start.sh"), *args]
+    return [sys.executable, str(ROOT / "scripts" / "demo.py"), *args]
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a new user: none of the developer's logsvc or OpenStack settings."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LOGSVC_", "OS_", "ST_")) and k != "VIRTUAL_ENV"
+    }
+    env["LOGSVC_CONFIG"] = "/nonexistent/logsvc.conf"  # not ~/.config/logsvc/logsvc.conf
+    return env
+
+
+class RunningDemo:
+    """The demo process, its output read as it comes."""
+
+    def __init__(self, demo: Path, *args: str):
+        self.dir = demo
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.proc = subprocess.Popen(
+            start_command("--dir", str(demo), *args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=clean_env(),
+            cwd=ROOT,
+            start_new_session=True,  # its own process group, as in a terminal of its own
+        )
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+            if line.strip() == READY:
+                self.ready.set()
+        self.ready.set()  # it exited: let the waiter see that
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        assert self.ready.wait(timeout), f"no {READY!r} within {timeout}s:\n{self.output}"
+        assert self.proc.poll() is None, f"the demo exited:\n{self.output}\n{self.logs()}"
+
+    def logs(self) -> str:
+        out = []
+        for name in ("logsvc-api.out", "logsvc-guestagent.out"):
+            path = self.dir / name
+            if path.exists():
+                out.append(f"--- {name}\n" + path.read_text()[-3000:])
+        return "\n".join(out)
+
+    def printed_commands(self) -> list[str]:
+        """The commands it says to type in another terminal."""
+        start = next(i for i, line in enumerate(self.lines) if "In another terminal" in line)
+        commands = []
+        for line in self.lines[start + 1 :]:
+            if line.startswith("  ") and line.split()[0] in ("source", "logsvc"):
+                commands.append(line.strip())
+            elif commands and not line.strip():
+                break
+        return commands
+
+    def printed_token(self) -> str:
+        pattern = re.compile(r"^Your token .*: (\S+)$")
+        tokens = [m.group(1) for m in map(pattern.match, self.lines) if m]
+        assert len(tokens) == 1, self.output
+        return tokens[0]
+
+    def stop(self, how: str) -> int:
+        if how == "ctrl-c":
+            os.killpg(self.proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(90)
+        finally:
+            self.reader.join(10)
+
+    def kill(self) -> None:
+        """After a failure: leave nothing behind."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+def shell(env_file: Path, command: str) -> str:
+    """`command` in a new bash that has sourced the demo's env file."""
+    proc = subprocess.run(
+        ["bash", "-c", f"source {env_file} && {command}"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=env_file.parent,
+        timeout=120,
+    )
+    assert proc.returncode == 0, f"{command} failed ({proc.returncode}):\n{proc.stderr}"
+    return proc.stdout
+
+
+def table(text: str) -> dict[str, list[str]]:
+    """cliff's table: the first cell of each row -> its cells."""
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0]] = cells
+    return rows
+
+
+def alive(processes: list[psutil.Process]) -> list[str]:
+    left = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                left.append(f"{p.pid} {' '.join(p.cmdline())[:120]}")
+        except psutil.NoSuchProcess:
+            pass
+    return left
+
+
+def listening(url: str) -> bool:
+    host, port = url.rsplit("/", 1)[-1].split(":")
+    with socket.socket() as s:
+        return s.connect_ex((host, int(port))) == 0
+
+
+def quickstart(demo_dir: Path, stop_how: str, *args: str) -> tuple[RunningDemo, dict]:
+    demo = RunningDemo(demo_dir, *args)
+    try:
+        demo.wait_ready()
+        env_file = demo_dir / "env"
+        settings = dict(
+            re.match(r"export (\w+)=(.*)", line).groups()
+            for line in env_file.read_text().splitlines()
+        )
+        assert demo.printed_token() == settings["LOGSVC_TOKEN"]
+
+        # What the demo says to type is what the README says, and it works.
+        commands = readme_commands()
+        printed = demo.printed_commands()
+        assert printed == [c.replace(".demo/env", str(env_file)) for c in commands], demo.output
+        assert [c.split()[:2] for c in commands] == [
+            ["source", ".demo/env"],
+            ["logsvc", "log-list"],
+            ["logsvc", "log-publish"],
+            ["logsvc", "log-tail"],
+        ]
+        outputs = {c.split()[1]: shell(env_file, c) for c in printed[1:]}
+
+        logs = table(outputs["log-list"])
+        assert logs["general"][:2] == ["general", "USER"], outputs["log-list"]
+        assert logs["guest"][:2] == ["guest", "SYS"], outputs["log-list"]
+
+        shown = table(outputs["log-publish"])
+        # The log grows five lines a second: some may arrive while the publish answers.
+        assert shown["status"][1] in ("Published", "Partial"), outputs["log-publish"]
+        assert shown["prefix"][1] == f"{INSTANCE}/file-general/"
+        assert int(shown["published"][1]) > 0
+
+        tail = outputs["log-tail"].splitlines()
+        assert len(tail) == 5, outputs["log-tail"]
+        assert all(SAMPLE_LINE.match(line) for line in tail), tail
+        # The last five lines published, in order: a run of the growing log file.
+        written = (demo_dir / "general.log").read_text()
+        assert "\n".join(tail) + "\n" in written
+
+        descendants = psutil.Process(demo.proc.pid).children(recursive=True)
+        names = " ".join(" ".join(p.cmdline()) for p in descendants)
+        assert "logsvc-api" in names and "logsvc-guestagent" in names, names
+    except BaseException:
+        demo.kill()
+        raise
+
+    code = demo.stop(stop_how)
+    assert code == 0, demo.output
+    assert demo.lines[-1] == "stopped.", demo.output
+    assert alive(descendants) == [], "left running after the demo stopped"
+    assert not listening(settings["LOGSVC_URL"])
+    return demo, settings
+
+
+def test_quickstart_ctrl_c(tmp_path):
+    """./start.sh on the embedded defaults: objects in the demo's directory; Ctrl-C stops it."""
+    _, settings = quickstart(tmp_path / "demo", "ctrl-c")
+    assert settings["LOGSVC_FILE_ROOT"] == str(tmp_path / "demo" / "objects")
+    objects = sorted((tmp_path / "demo" / "objects").rglob("log-*"))
+    assert objects, "nothing published into the local directory"
+
+
+@pytest.mark.slow
+def test_quickstart_swift_sigterm():
+    """./start.sh --swift: a real local Swift holds the objects; SIGTERM stops it all."""
+    workdir = Path(_swift_workdir())  # Swift needs user xattrs: /dev/shm where it has them
+    try:
+        demo, settings = quickstart(workdir / "demo", "sigterm", "--swift")
+        assert "LOGSVC_FILE_ROOT" not in settings
+        assert settings["OS_AUTH_URL"].endswith("/auth/v1.0")
+        assert not (workdir / "demo" / "objects").exists()
+        assert "starting a local Swift" in demo.output
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
