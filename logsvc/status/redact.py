@@ -4,16 +4,44 @@ Our collectors are written not to put credentials in what they report, but
 a plugin's output or an exception's text is not ours to vouch for. The
 service therefore masks every configured secret wherever it appears in a
 report before the report is cached, and so before anyone can read it.
+The same masking serves the Guru Meditation Report and the traces.
+
+Two kinds of masking: the configured secrets (the values of options marked
+``secret=True``, and the password inside those that are URLs), and the
+password of any URL with one (``scheme://user:password@host``), configured
+or not, marked secret or not.
 """
 
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from oslo_config import cfg
 
 MASK = "***"
 #: Shorter values would mask ordinary words and numbers all over the report.
 MIN_SECRET_LENGTH = 4
+
+# scheme://user:password@ -- the password is what lies between the first ':'
+# after the scheme's '//' and the last '@' before the host.
+_URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+
+
+def mask_url_passwords(text: str) -> str:
+    """`text` with the password of every ``scheme://user:password@host`` masked."""
+    return _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}@", text)
+
+
+def url_password(value: str) -> str | None:
+    """The password of `value` if it is a URL that carries one, else None."""
+    if "://" not in value or "@" not in value:
+        return None
+    try:
+        password = urlsplit(value.strip()).password
+    except ValueError:
+        return None
+    return password or None
 
 
 class Redactor:
@@ -27,20 +55,15 @@ class Redactor:
             reverse=True,
         )
 
-    def __bool__(self) -> bool:
-        return bool(self.secrets)
-
     def text(self, value: str) -> str:
-        """`value` with every secret masked."""
+        """`value` with every secret, and every URL's password, masked."""
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
-        return value
+        return mask_url_passwords(value) if "://" in value else value
 
     def value(self, value: Any) -> Any:
         """A JSON value with every secret masked in its strings and keys."""
-        if not self.secrets:
-            return value
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, list):
@@ -72,6 +95,43 @@ def secrets_from_conf(
                     value = conf[group_name][opt.dest]
             except (cfg.NoSuchOptError, cfg.NoSuchGroupError, KeyError):
                 continue
-            values = value if isinstance(value, list | tuple) else [value]
-            found.extend(str(v) for v in values if v)
+            found.extend(_secret_values(value))
+    return found
+
+
+def secrets_in_conf(conf: cfg.ConfigOpts) -> list[str]:
+    """The values of every option marked ``secret=True`` that `conf` has registered.
+
+    For code that holds a configuration but not the daemon's option lists
+    (the Guru Meditation Report, the profiler). Walks the registered options
+    as oslo.reports' Configuration section does.
+    """
+    found: list[str] = []
+    places: list[tuple[str | None, dict[str, Any]]] = [(None, getattr(conf, "_opts", {}))]
+    for name, group in getattr(conf, "_groups", {}).items():
+        places.append((name, getattr(group, "_opts", {})))
+    for group_name, opts in places:
+        for info in opts.values():
+            opt = info.get("opt")
+            if opt is None or not opt.secret:
+                continue
+            try:
+                value = conf[opt.dest] if group_name is None else conf[group_name][opt.dest]
+            except (cfg.Error, KeyError, ValueError):
+                continue  # unset, or a value that does not parse: nothing to mask
+            found.extend(_secret_values(value))
+    return found
+
+
+def _secret_values(value: Any) -> list[str]:
+    """An option's value as strings to mask: each item, and the password of a URL."""
+    found = []
+    for v in value if isinstance(value, list | tuple) else [value]:
+        if not v:
+            continue
+        text = str(v)
+        found.append(text)
+        password = url_password(text)
+        if password:
+            found += [password, unquote(password)]
     return found

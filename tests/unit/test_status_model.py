@@ -260,3 +260,21 @@ def test_the_cache_masks_secrets_everywhere_in_a_report():
     assert "hunter2-key" not in text
     assert "auth failed for key ***" in text
     assert "short secrets are not masked: abc" in text
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("redis://:pw-1@127.0.0.1:6379/3", "redis://:***@127.0.0.1:6379/3"),
+        (
+            "to postgresql+psycopg://postgres:pg@db/x failed",
+            "to postgresql+psycopg://postgres:***@db/x failed",
+        ),
+        ("http://u:a@h/ and ftp://b:c@d", "http://u:***@h/ and ftp://b:***@d"),
+        ("http://host:8080/path@x", "http://host:8080/path@x"),
+        ("file:///var/lib/traces", "file:///var/lib/traces"),
+        ("user:pw@host is not a URL", "user:pw@host is not a URL"),
+    ],
+)
+def test_a_url_password_is_masked_even_when_not_configured(text, masked):
+    assert Redactor().value({"message": text}) == {"message": masked}

@@ -91,3 +91,29 @@ def test_an_override_in_one_configuration_does_not_reach_another():
     second([])
     assert second.status.collector_intervals == {}
     assert second.status.bind_port == status_opts.AGENT_STATUS_PORT
+
+
+def test_a_secret_url_gives_its_password_too():
+    conf = cfg.ConfigOpts()
+    conf.register_opts([cfg.StrOpt("connection", secret=True)], "database")
+    conf([])
+    conf.set_override("connection", "postgresql+psycopg://postgres:p%40ss-9c@db/x", "database")
+    found = secrets_from_conf(conf, [("database", [cfg.StrOpt("connection", secret=True)])])
+    assert found == ["postgresql+psycopg://postgres:p%40ss-9c@db/x", "p%40ss-9c", "p@ss-9c"]
+
+
+def test_every_registered_secret_of_a_configuration():
+    from logsvc.status.redact import secrets_in_conf
+
+    conf = cfg.ConfigOpts()
+    conf.register_opts([cfg.StrOpt("key", secret=True), cfg.StrOpt("user")], "swift")
+    conf.register_opts([cfg.ListOpt("tokens", secret=True), cfg.StrOpt("name")])
+    conf.register_opts([cfg.StrOpt("connection_string", secret=True)], "profiler")
+    conf([])
+    conf.set_override("key", "sw1ft-key", "swift")
+    conf.set_override("user", "alice", "swift")
+    conf.set_override("tokens", ["t0ken-a"])
+    conf.set_override("connection_string", "redis://:rd-pw-12@127.0.0.1:6379", "profiler")
+    assert sorted(secrets_in_conf(conf)) == sorted(
+        ["sw1ft-key", "t0ken-a", "redis://:rd-pw-12@127.0.0.1:6379", "rd-pw-12", "rd-pw-12"]
+    )
