@@ -1,10 +1,18 @@
 """Guru Meditation Reports (oslo.reports) for logsvc's daemons.
 
 ``kill -USR1 <pid>`` prints a report to the daemon's stderr, or writes it to
-``[oslo_reports] log_dir``: Package, Threads, Processes, Configuration (every
-option marked secret masked) and the daemon's own sections. Where a WSGI
-server owns the signals, ``[oslo_reports] file_event_handler`` names a file
-whose modification triggers a report instead (oslo.reports watches it).
+``[oslo_reports] log_dir``: Package, Threads, Processes, Configuration and the
+daemon's own sections. Where a WSGI server owns the signals,
+``[oslo_reports] file_event_handler`` names a file whose modification
+triggers a report too (oslo.reports watches it); SIGUSR1 keeps working
+beside it, since an unhandled SIGUSR1 would kill the daemon.
+
+No secret in a report: oslo.reports prints the options marked secret as
+``***``; on top of that the whole text is masked before it is written, for
+the values of those options wherever they appear (the password of a
+database URL quoted in an error, say) and for the password of any URL
+(``scheme://user:password@host``), whether its option is marked secret or
+not.
 
 A section of ours that fails shows its error in its place; oslo.reports would
 otherwise lose the whole report.
@@ -19,6 +27,7 @@ from oslo_reports import guru_meditation_report as gmr
 from oslo_reports import opts as gmr_opts
 
 import logsvc
+from logsvc.status.redact import Redactor, secrets_in_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -54,6 +63,23 @@ def guarded(title: str, generator: Callable[[], object]) -> Callable[[], object]
     return section
 
 
+def report_class(conf: cfg.ConfigOpts) -> type[gmr.TextGuruMeditation]:
+    """oslo.reports' text report, with every secret of `conf` masked in the whole text.
+
+    A class of its own (with its own sections), so that nothing is added to
+    oslo.reports' class for every other user of it in the process.
+    """
+
+    class MaskedGuruMeditation(gmr.TextGuruMeditation):
+        persistent_sections: list = []  # its own: not oslo.reports' class's
+
+        def run(self) -> str:
+            # The secrets as they are now: read at each report, not at start-up.
+            return Redactor(secrets_in_conf(conf)).text(super().run())
+
+    return MaskedGuruMeditation
+
+
 def setup(
     conf: cfg.ConfigOpts,
     service_name: str,
@@ -61,19 +87,26 @@ def setup(
 ) -> str:
     """Arm the report for this process; returns how it is triggered, for the log.
 
-    SIGUSR1 as the Guru Meditation spec documents it, unless
-    ``[oslo_reports] file_event_handler`` is set (then that file's changes).
+    SIGUSR1 as the Guru Meditation spec documents it, and also changes to
+    ``[oslo_reports] file_event_handler`` when that is set (oslo.reports
+    alone would then leave SIGUSR1 unhandled, and the signal would kill the
+    process). Call it in the process that serves, after any fork: the
+    signal handler is the process's, the file watcher a thread of its own.
     The Configuration section shows the options of oslo.config's global
-    CONF (the daemons' configuration), secrets masked.
+    CONF (the daemons' configuration).
     """
-    gmr.TextGuruMeditation.persistent_sections = []
+    report = report_class(conf)
     for title, generator in (sections or {}).items():
-        gmr.TextGuruMeditation.register_section(title, guarded(title, generator))
+        report.register_section(title, guarded(title, generator))
+    version = VersionInfo()
+    log_dir = conf.oslo_reports.log_dir
+    signal.signal(
+        signal.SIGUSR1,
+        lambda _signum, frame: report.handle_signal(version, service_name, log_dir, frame),
+    )
     trigger_file = conf.oslo_reports.file_event_handler
     if trigger_file:
-        gmr.TextGuruMeditation.setup_autorun(VersionInfo(), service_name=service_name, conf=conf)
-        return f"changes to {trigger_file}"
-    gmr.TextGuruMeditation.setup_autorun(
-        VersionInfo(), service_name=service_name, conf=conf, signum=signal.SIGUSR1
-    )
+        # Without signum, setup_autorun watches the file (and would arm SIGUSR2 without it).
+        report.setup_autorun(version, service_name=service_name, conf=conf)
+        return f"SIGUSR1 and changes to {trigger_file}"
     return "SIGUSR1"

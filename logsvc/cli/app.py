@@ -28,7 +28,8 @@ def _commands() -> dict[str, type]:
         "instance-show": instances.InstanceShow,
         "instance-register": instances.InstanceRegister,
         "instance-delete": instances.InstanceDelete,
-        "trace-show": trace.TraceShow,
+        "trace show": trace.TraceShow,
+        "trace-show": trace.TraceShow,  # the name of earlier releases
         "status": status.Status,
     }
 
@@ -87,7 +88,7 @@ class LogsvcApp(App):
             store.add_argument(flag, help=help_)
         parser.add_argument(
             "--trace-store",
-            help="where traces are kept, for trace-show "
+            help="where traces are kept, for trace show "
             "($LOGSVC_TRACE_STORE: redis://host:6379 or file:///dir)",
         )
         return parser
@@ -131,7 +132,7 @@ class LogsvcApp(App):
             if trace is not None:
                 base_id = trace.get_base_id()
                 self.stderr.write(
-                    f"Trace ID: {base_id}\nShow it with: logsvc trace-show {base_id}\n"
+                    f"Trace ID: {base_id}\nShow it with: logsvc trace show {base_id}\n"
                 )
 
 

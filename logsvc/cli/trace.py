@@ -1,4 +1,4 @@
-"""trace-show: an OSProfiler trace as a tree, and as a page that works offline."""
+"""trace show (also trace-show): an OSProfiler trace as a tree, and as a page that works offline."""
 
 from cliff.command import Command
 

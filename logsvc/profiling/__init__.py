@@ -10,17 +10,24 @@ keys is a configuration error. ``connection_string`` may carry a password
 Where traces are kept: ``redis://host:6379`` (a Redis server), or
 ``file:///var/lib/logsvc/traces`` (our own store, a directory; see
 `logsvc.profiling.filestore`), for one machine without any server.
+
+What a trace holds: SQL statements without their parameters
+(`logsvc.profiling.sql`, in place of osprofiler's ``add_tracing``), and no
+configured secret nor URL password anywhere (`logsvc.profiling.scrub`,
+applied to every trace point before it is sent).
 """
 
 import logging
 import socket
 
 from oslo_config import cfg
-from osprofiler import initializer, web
+from osprofiler import initializer, notifier, web
 from osprofiler import opts as profiler_opts
 
 from logsvc.exceptions import ConfigError
 from logsvc.profiling import filestore  # noqa: F401 - registers the file:// driver
+from logsvc.profiling.scrub import ScrubbingNotifier
+from logsvc.status.redact import secrets_in_conf
 
 #: What osprofiler ships as a default key; never accepted.
 _KNOWN_DEFAULT_KEYS = {"SECRET_KEY", ""}
@@ -72,7 +79,15 @@ def init(conf: cfg.ConfigOpts, service: str) -> bool:
     initializer.init_from_conf(
         conf=conf, context={}, project="logsvc", service=service, host=socket.gethostname()
     )
+    notifier.set(ScrubbingNotifier(notifier.get(), secrets_in_conf(conf)))
     return True
+
+
+def trace_sql(engine) -> None:
+    """Trace `engine`'s statements, without their parameters (see logsvc.profiling.sql)."""
+    from logsvc.profiling import sql
+
+    sql.trace_sql(engine)
 
 
 def middleware(app, conf: cfg.ConfigOpts):

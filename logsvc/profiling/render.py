@@ -3,6 +3,10 @@
 The page is one self-contained HTML file: no script, no stylesheet and no
 font from elsewhere (osprofiler's own page loads its JavaScript from public
 CDNs and shows an empty table offline).
+
+What is shown is scrubbed first (`logsvc.profiling.scrub`): a trace written
+by an older logsvc or by another tool may hold SQL parameters or a
+password in a URL; neither is printed nor written into the page.
 """
 
 import html
@@ -12,15 +16,16 @@ from typing import Any
 from osprofiler.drivers import base
 
 from logsvc.profiling import filestore  # noqa: F401 - the file:// driver
+from logsvc.profiling.scrub import scrub
 
 
 def load(connection_string: str, base_id: str) -> dict[str, Any]:
-    """The trace `base_id` as osprofiler reports it; LookupError when it has no point."""
+    """The trace `base_id` as osprofiler reports it, scrubbed; LookupError when it has no point."""
     driver = base.get_driver(connection_string)
     report = driver.get_report(base_id)
     if not report.get("children"):
         raise LookupError(f"no trace {base_id} in {_where(connection_string)}")
-    return report
+    return scrub(report)
 
 
 def _where(connection_string: str) -> str:
@@ -68,6 +73,7 @@ def _count(nodes: list[dict[str, Any]]) -> int:
 
 def render_text(report: dict[str, Any], base_id: str) -> str:
     """The trace as an indented tree, one trace point a line."""
+    report = scrub(report)
     total = report.get("info", {}).get("finished", 0)
     lines = [f"trace {base_id}: {total:.1f} ms, {_count(report.get('children', []))} points"]
 
@@ -101,6 +107,7 @@ pre { background: #f6f6f6; padding: .5em; overflow-x: auto; font-size: 12px; }
 
 def render_html(report: dict[str, Any], base_id: str) -> str:
     """The trace as a page that works offline: nested, expandable, with a timeline."""
+    report = scrub(report)
     total = float(report.get("info", {}).get("finished", 0)) or 1.0
 
     def node_html(node: dict[str, Any]) -> str:
