@@ -2,11 +2,11 @@
 
 What Ganeti's design asked of "daemons status" so that leaks, crashes and
 runaway CPU show: figures taken with psutil, and a status that is OK unless
-something is clearly wrong (the process is about to run out of file
-descriptors).
+something is clearly wrong (the process, or one of its workers, is about to
+run out of file descriptors). Each process is held to its own open-files
+limit (``/proc/<pid>/limits``), not to that of the process reporting on it.
 """
 
-import resource
 import time
 from typing import Any
 
@@ -45,19 +45,25 @@ class DaemonCollector(Collector):
             created = proc.create_time()
             fds = proc.num_fds()
             open_files = len(proc.open_files())
+        fd_limit = fd_limit_of(proc)
+        crowded = _crowded(proc.pid, fds, fd_limit)
         workers = []
         if self._children:
             for child in proc.children():
                 try:
                     with child.oneshot():
                         c_cpu, c_mem = child.cpu_times(), child.memory_info()
+                        c_fds, c_limit = child.num_fds(), fd_limit_of(child)
                         workers.append(
                             {
                                 "pid": child.pid,
                                 "rss": c_mem.rss,
                                 "cpu_seconds": round(c_cpu.user + c_cpu.system, 3),
+                                "fds": c_fds,
+                                "fd_limit": c_limit,
                             }
                         )
+                        crowded = crowded or _crowded(child.pid, c_fds, c_limit)
                         threads += child.num_threads()
                         cpu = type(cpu)(*(a + b for a, b in zip(cpu, c_cpu, strict=False)))
                         memory = type(memory)(*(a + b for a, b in zip(memory, c_mem, strict=False)))
@@ -71,13 +77,10 @@ class DaemonCollector(Collector):
         else:
             percent = _percent(busy - self._last[0], now - self._last[1])
         self._last = (busy, now)
-        fd_limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
         status = Status(StatusCode.OK, f"running, pid {proc.pid}")
-        if fd_limit != resource.RLIM_INFINITY and fd_limit > 0 and fds >= FD_ALARM_RATIO * fd_limit:
-            status = Status(
-                StatusCode.BAD, f"{fds} of at most {fd_limit} file descriptors are in use"
-            )
+        if crowded:
+            status = Status(StatusCode.BAD, crowded)
         return status_data(
             status,
             {
@@ -92,10 +95,42 @@ class DaemonCollector(Collector):
                 "threads": threads,
                 "open_files": open_files,
                 "fds": fds,
-                "fd_limit": None if fd_limit == resource.RLIM_INFINITY else fd_limit,
+                "fd_limit": fd_limit,
                 **({"workers": workers} if self._children else {}),
             },
         )
+
+
+def fd_limit_of(proc: psutil.Process) -> int | None:
+    """The soft open-files limit of `proc`; None when unlimited or unreadable."""
+    try:
+        soft, _hard = proc.rlimit(psutil.RLIMIT_NOFILE)
+    except (psutil.AccessDenied, OSError):
+        soft = _limit_from_proc(proc.pid)
+    if soft is None or soft == psutil.RLIM_INFINITY or soft <= 0:
+        return None
+    return soft
+
+
+def _limit_from_proc(pid: int) -> int | None:
+    # prlimit() of another user's process needs privileges that reading
+    # /proc/<pid>/limits does not (when the process lets us read it at all).
+    try:
+        with open(f"/proc/{pid}/limits", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    soft = line[len("Max open files") :].split()[0]
+                    return None if soft == "unlimited" else int(soft)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _crowded(pid: int, fds: int, limit: int | None) -> str | None:
+    """What to say when process `pid` is close to its open-files limit, else None."""
+    if limit is None or fds < FD_ALARM_RATIO * limit:
+        return None
+    return f"{fds} of at most {limit} file descriptors are in use (pid {pid})"
 
 
 def _percent(cpu_seconds: float, wall_seconds: float) -> float:

@@ -71,6 +71,7 @@ class StatusService:
         daemon_name: str,
         store: ObjectStore | None = None,
         directories: Sequence[str | os.PathLike[str]] = (),
+        files: Sequence[str | os.PathLike[str]] = (),
         secrets: Iterable[str] = (),
         daemon_pid: int | None = None,
     ) -> "StatusService":
@@ -78,7 +79,9 @@ class StatusService:
 
         Built in: the daemon (named `daemon_name`), the node OS (``node``),
         storage (``storage``: `store` if given, and free space of
-        `directories` and ``[status] watched_directories``), and the plugins
+        `directories` and ``[status] watched_directories``, which must exist,
+        and of the directories of `files`, the log files the daemon reads,
+        which may not exist yet), and the plugins
         of ``[status] plugin_dir``. `secrets` are masked in every report
         (see ``redact.secrets_from_conf``). ``[status]`` must be registered.
         `daemon_pid`: the daemon is another process (with its children), as
@@ -110,9 +113,15 @@ class StatusService:
         )
         service.register(NodeCollector(interval=s.node_interval))
         watched = [*directories, *s.watched_directories]
-        if store is not None or watched:
+        if store is not None or watched or files:
             service.register(
-                StorageCollector(store, watched, thresholds=thresholds, interval=s.storage_interval)
+                StorageCollector(
+                    store,
+                    watched,
+                    files=files,
+                    thresholds=thresholds,
+                    interval=s.storage_interval,
+                )
             )
         if s.plugin_dir:
             for plugin in discover_plugins(

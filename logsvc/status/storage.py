@@ -2,7 +2,11 @@
 
 Two checks, one status (the worst): the object store answers our credentials
 (``ObjectStore.check()``, timed), and each watched directory's filesystem has
-free space above the thresholds. The object store's errors are reported by
+free space above the thresholds. Watched are directories a daemon must have
+(its state, the local object store's root: one missing is status 4) and the
+directories of the log files it reads (one missing is no fault of the
+storage, since a datastore creates its logs when it starts: the space of the
+filesystem it would be on is reported). The object store's errors are reported by
 their message, which logsvc's storage backends write without credentials;
 any other exception is reported by its type alone, since its text is not
 ours to vouch for.
@@ -20,6 +24,7 @@ from logsvc.status.collector import Collector
 from logsvc.status.report import Category, Kind, Status, StatusCode, status_data, worst
 from logsvc.status.units import human_size
 from logsvc.storage.base import ObjectStore
+from logsvc.storage.file import FileStore
 
 
 @dataclass(frozen=True)
@@ -44,14 +49,24 @@ class StorageCollector(Collector):
         store: ObjectStore | None,
         directories: Sequence[str | os.PathLike[str]] = (),
         *,
+        files: Sequence[str | os.PathLike[str]] = (),
         thresholds: FreeSpaceThresholds | None = None,
         name: str = "storage",
         interval: float = 60.0,
     ):
+        """`directories` must exist, and so must a local store's root (watched too);
+        `files` (log files) are watched by their directory, which may not exist.
+        """
         super().__init__(name, category=Category.STORAGE, kind=Kind.STATUS, interval=interval)
         self.store = store
+        local_root = [store.root] if isinstance(store, FileStore) else []
         # Each directory once, in the order given.
-        self.directories = list(dict.fromkeys(os.fspath(d) for d in directories))
+        self.directories = list(dict.fromkeys(os.fspath(d) for d in [*directories, *local_root]))
+        self.file_directories = [
+            d
+            for d in dict.fromkeys(os.path.dirname(os.path.abspath(f)) for f in files if f)
+            if d not in self.directories
+        ]
         self.thresholds = thresholds or FreeSpaceThresholds()
 
     def collect(self) -> dict[str, Any]:
@@ -65,13 +80,17 @@ class StorageCollector(Collector):
             entry, status = self._check_directory(directory)
             details["directories"].append(entry)
             statuses.append(status)
+        for directory in self.file_directories:
+            entry, status = self._check_directory(directory, may_be_missing=True)
+            details["directories"].append(entry)
+            statuses.append(status)
         return status_data(worst(statuses, ok_message=self._ok_message()), details)
 
     def _ok_message(self) -> str:
         parts = []
         if self.store is not None:
             parts.append("object store reachable")
-        if self.directories:
+        if self.directories or self.file_directories:
             parts.append("free space above thresholds")
         return ", ".join(parts) or "nothing to check"
 
@@ -102,10 +121,16 @@ class StorageCollector(Collector):
         entry["latency_ms"] = round((time.monotonic() - started) * 1000.0, 1)
         return entry, Status(StatusCode.OK)
 
-    def _check_directory(self, directory: str) -> tuple[dict[str, Any], Status]:
+    def _check_directory(
+        self, directory: str, may_be_missing: bool = False
+    ) -> tuple[dict[str, Any], Status]:
         entry: dict[str, Any] = {"path": directory}
+        measured = directory
+        if may_be_missing and not os.path.isdir(directory):
+            measured = _existing_ancestor(directory)
+            entry.update(exists=False, measured=measured)
         try:
-            usage = shutil.disk_usage(directory)
+            usage = shutil.disk_usage(measured)
         except OSError as exc:
             entry["error"] = exc.strerror or type(exc).__name__
             return entry, Status(StatusCode.BAD, f"{directory}: {entry['error']}")
@@ -128,3 +153,11 @@ class StorageCollector(Collector):
             f"{directory}: only {free_percent:.1f} % free "
             f"({human_size(usage.free)} of {human_size(usage.total)})",
         )
+
+
+def _existing_ancestor(path: str) -> str:
+    """The nearest directory above `path` that exists (``/`` at worst)."""
+    path = os.path.abspath(path)
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    return path

@@ -409,6 +409,61 @@ def test_free_space_thresholds(tmp_path):
         FreeSpaceThresholds(5, 10)
 
 
+def test_storage_collector_watches_a_local_store_and_the_directories_of_log_files(tmp_path):
+    state, logs = tmp_path / "state", tmp_path / "logs"
+    state.mkdir()
+    logs.mkdir()
+    collector = StorageCollector(
+        FileStore(tmp_path / "objects"),
+        [state],
+        files=[logs / "general.log", logs / "slow.log", tmp_path / "not-yet" / "error.log", ""],
+    )
+    data = collector.run().data
+    assert data["status"]["code"] == 0
+    entries = {d["path"]: d for d in data["directories"]}
+    assert list(entries) == [
+        str(state),
+        str(tmp_path / "objects"),  # the store's check made it
+        str(logs),
+        str(tmp_path / "not-yet"),
+    ]
+    assert entries[str(logs)]["free"] > 0 and "exists" not in entries[str(logs)]
+    # a log directory that does not exist yet: the filesystem it will be on
+    missing = entries[str(tmp_path / "not-yet")]
+    assert missing["exists"] is False and missing["measured"] == str(tmp_path)
+    assert missing["free"] > 0
+    # a required directory that is missing is bad
+    state.rmdir()
+    assert collector.run().status.code == StatusCode.BAD
+
+
+LOW_LIMIT_CHILD = """
+import resource, sys, time
+resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit}))
+held = [open("/dev/null") for _ in range({opened})]
+print("ready", flush=True)
+time.sleep(300)
+"""
+
+
+@pytest.mark.parametrize(("limit", "opened", "code"), [(64, 10, 0), (64, 60, 4)])
+def test_daemon_collector_holds_a_process_to_its_own_open_files_limit(limit, opened, code):
+    source = LOW_LIMIT_CHILD.format(limit=limit, opened=opened)
+    child = subprocess.Popen([sys.executable, "-c", source], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        data = DaemonCollector("other", pid=child.pid).run().data
+    finally:
+        child.kill()
+        child.wait()
+    assert data["pid"] == child.pid
+    assert data["fd_limit"] == limit  # the child's, not this process's
+    assert data["status"]["code"] == code
+    if code:
+        message = data["status"]["message"]
+        assert message.endswith(f"of at most {limit} file descriptors are in use (pid {child.pid})")
+
+
 # --- the cache and the intervals ---------------------------------------------
 
 
@@ -780,7 +835,9 @@ def test_a_service_from_the_configuration(tmp_path, short_dir):
         assert collected(service, "default", "check.sh")["data"]["status"]["code"] == 0
         storage = collected(service, "storage", "storage")["data"]
         assert storage["object_store"]["reachable"] is True
-        assert [d["path"] for d in storage["directories"]] == [str(tmp_path)]
+        # the watched directory, and the local object store's root
+        watched = [d["path"] for d in storage["directories"]]
+        assert watched == [str(tmp_path), str(tmp_path / "objects")]
 
 
 def test_a_disabled_service_serves_nothing():
