@@ -9,7 +9,8 @@ A publish, under the log's lock:
    default) or, with the ``keep`` policy, publish the rotated files' tails
    first, each as a generation of its own;
 3. upload the new bytes in chunks cut by ``logfile.OpenLog.chunks`` to names
-   that carry their position, then commit: the metafile, then the state.
+   that carry their position, then commit: the metafile, then the state
+   (a long upload also commits every ``CHECKPOINT_OBJECTS`` objects).
 
 A crash anywhere leaves the state pointing at the last commit and marks any
 upload in flight, so the next publish removes what may be half-done and
@@ -94,6 +95,14 @@ publish_opts = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(publish_opts)
+
+
+#: A long publish commits its progress after this many objects: a crash or an
+#: outage then costs at most that many uploads again, for one more metafile
+#: write each time.
+CHECKPOINT_OBJECTS = 64
+#: Bytes read at a time when counting the lines of a log file.
+_COUNT_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -243,26 +252,84 @@ class Publisher:
         return state
 
     def _state_from_listing(self) -> LogState:
-        """A first state for a log whose metafile is gone but whose objects may remain."""
-        newest, total = 0, 0
+        """A first state for a log whose metafile is gone but whose objects may remain.
+
+        When the newest generation's objects, from offset 0 on, are still the
+        start of the log file, the log resumes after them; otherwise they are
+        an unknown earlier publish: purged, or kept as history by ``keep``.
+        """
+        runs: dict[int, list[tuple[int, str, int]]] = {}
+        total = 0
         for obj in self.store.list_objects(self.location.container, self.location.prefix):
             parsed = parse_chunk_name(self.location.prefix, obj.name)
             if parsed is None:
                 continue  # not an object of ours: a purge removes it, nobody reads it
-            newest = max(newest, parsed[0])
+            runs.setdefault(parsed[0], []).append((parsed[1], obj.name, obj.size))
             total += obj.size
-        if newest == 0:
+        if not runs:
             return LogState()
+        newest = max(runs)
+        keep = self.settings.rotation_policy == "keep"
+        history = sum(size for g, run in runs.items() if g < newest for _, _, size in run)
+        adopted = self._adopt(newest, runs[newest])
+        if adopted is not None:
+            LOG.warning(
+                "log %s: its metafile is gone; resuming after the %d bytes its objects hold",
+                self.name,
+                adopted.offset,
+            )
+            if keep:
+                return adopted.replace(published=adopted.offset + history)
+            return adopted.replace(purge_below=newest) if history else adopted
         generation = newest + 1
         LOG.warning(
             "log %s: %d bytes of an unknown earlier publish found; %s",
             self.name,
             total,
-            "kept" if self.settings.rotation_policy == "keep" else "they will be purged",
+            "kept" if keep else "they will be purged",
         )
-        if self.settings.rotation_policy == "keep":
+        if keep:
             return LogState(generation=generation, published=total)
         return LogState(generation=generation, purge_below=generation)
+
+    def _adopt(self, generation: int, objects: list[tuple[int, str, int]]) -> LogState | None:
+        """The state after `objects` (offset, name, size), if they begin the log file."""
+        objects.sort()
+        end, run = 0, []
+        for offset, name, size in objects:
+            if offset != end:
+                break  # past a gap: an upload that never committed, cleared as in flight
+            run.append((offset, name, size))
+            end += size
+        if not run or not self.source.path or stat_file(self.source.path) is None:
+            return None
+        with OpenLog(self.source.path) as log:
+            if log.size < end:
+                return None
+            for offset, name, size in {run[0], run[-1]}:
+                try:
+                    body = self.store.get_object(self.location.container, name)[1]
+                except ObjectNotFound:
+                    return None  # expired meanwhile
+                if body != log.read(offset, size):
+                    return None
+            lines = sum(
+                log.read(pos, min(_COUNT_BLOCK, end - pos)).count(b"\n")
+                for pos in range(0, end, _COUNT_BLOCK)
+            )
+            header_digest, header_len = log.header(end)
+            return LogState(
+                generation=generation,
+                offset=end,
+                lines=lines,
+                published=end,
+                file_ino=log.ino,
+                header_digest=header_digest,
+                header_len=header_len,
+                tail_digest=log.fingerprint(end),
+                last_object=run[-1][1],
+                inflight=end,
+            )
 
 
 class _Run:
@@ -368,6 +435,7 @@ class _Run:
         headers = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
         chunk = first
         del first
+        since_checkpoint = 0
         while chunk is not None:
             pos, data = chunk
             chunk = None
@@ -381,20 +449,36 @@ class _Run:
             offset, lines, published, last = pos + size, lines + count, published + size, name
             self.report.bytes_published += size
             self.report.objects += 1
+            since_checkpoint += 1
             chunk = next(chunks, None)
+            if chunk is not None and since_checkpoint >= CHECKPOINT_OBJECTS:
+                # What is uploaded so far stays, should the rest be cut short.
+                self.commit(self._position(start, log, offset, lines, published, last, offset))
+                since_checkpoint = 0
+        self.commit(self._position(start, log, offset, lines, published, last, None))
+
+    def _position(
+        self,
+        start: LogState,
+        log: OpenLog,
+        offset: int,
+        lines: int,
+        published: int,
+        last: str | None,
+        inflight: int | None,
+    ) -> LogState:
+        """`start` moved on to `offset` of `log`, with an upload in flight from `inflight`."""
         header_digest, header_len = log.header(offset)
-        self.commit(
-            start.replace(
-                offset=offset,
-                lines=lines,
-                published=published,
-                last_object=last,
-                file_ino=log.ino,
-                header_digest=header_digest,
-                header_len=header_len,
-                tail_digest=log.fingerprint(offset),
-                inflight=None,
-            )
+        return start.replace(
+            offset=offset,
+            lines=lines,
+            published=published,
+            last_object=last,
+            file_ino=log.ino,
+            header_digest=header_digest,
+            header_len=header_len,
+            tail_digest=log.fingerprint(offset),
+            inflight=inflight,
         )
 
     def delete_objects(self, doomed, marker: str = "", prefix: str = "") -> int:

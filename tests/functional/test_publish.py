@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from guestagent import publisher
 from guestagent.logfile import FINGERPRINT, HEADER_MAX
 from guestagent.state import StateStore
 from logsvc.exceptions import LogFileMissing, LogFileUnreadable, StateError, StorageUnavailable
@@ -192,7 +193,12 @@ BASE = b"".join(b"base line %03d\n" % i for i in range(10))
 NEW = b"".join(b"new line %03d with more\n" % i for i in range(12))
 
 
-def test_a_crash_at_any_step_of_a_publish_loses_and_duplicates_nothing(store, tmp_path):
+@pytest.mark.parametrize("checkpoint", [publisher.CHECKPOINT_OBJECTS, 2])
+def test_a_crash_at_any_step_of_a_publish_loses_and_duplicates_nothing(
+    store, tmp_path, monkeypatch, checkpoint
+):
+    monkeypatch.setattr(publisher, "CHECKPOINT_OBJECTS", checkpoint)
+
     def prepare(log):
         log.write(BASE)
         log.publish()
@@ -201,6 +207,21 @@ def test_a_crash_at_any_step_of_a_publish_loses_and_duplicates_nothing(store, tm
         store, tmp_path, prepare, lambda log: log.append(NEW + b"partial"), lambda log: BASE + NEW
     )
     assert steps >= 8  # inflight mark, several uploads, metafile, commit
+
+
+def test_a_long_publish_cut_short_keeps_what_it_checkpointed(store, tmp_path):
+    log = LogHarness(store, tmp_path, limit=64)
+    data = realistic_lines(400)  # some 300 objects
+    log.write(data)
+    crash = Crash(at=250)
+    with pytest.raises(StorageUnavailable):
+        log.publish(store=CrashingStore(store, crash))
+    state = log.state()
+    kept = state.published
+    assert kept > 0 and state.inflight == kept  # the checkpoints' objects stay
+    report = log.publish()
+    assert report.bytes_published == len(data) - kept  # only the rest is uploaded again
+    assert log.published_bytes() == data
 
 
 def test_a_crash_at_any_step_of_a_purging_rotation(store, tmp_path):
@@ -262,15 +283,36 @@ def test_the_state_directory_is_rebuilt_from_the_metafile(store, tmp_path):
     assert log.published_bytes() == BASE + NEW
 
 
-def test_lost_state_and_metafile_do_not_duplicate(store, tmp_path):
-    log = LogHarness(store, tmp_path)
+def _with_policy(log, policy):
+    log.settings = log.settings.__class__(**{**log.settings.__dict__, "rotation_policy": policy})
+    return log
+
+
+@pytest.mark.parametrize("policy", ["purge", "keep"])
+def test_lost_state_and_metafile_resume_after_the_objects(store, tmp_path, policy):
+    log = _with_policy(LogHarness(store, tmp_path, limit=64), policy)
     log.write(BASE)
     log.publish()
     shutil.rmtree(log.state_dir)
     store.delete_object(log.location.container, log.location.metafile)
     log.append(NEW)
-    log.publish()  # unknown objects: purged (the default policy), then all of it again
+    report = log.publish()  # the objects still begin the file: it goes on after them
+    assert report.bytes_published == len(NEW)
     assert log.published_bytes() == BASE + NEW
+    assert (log.state().published, log.state().lines) == (len(BASE + NEW), 22)
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("purge", NEW), ("keep", BASE + NEW)])
+def test_lost_state_and_metafile_of_another_file(store, tmp_path, policy, expected):
+    log = _with_policy(LogHarness(store, tmp_path, limit=64), policy)
+    log.write(BASE)
+    log.publish()
+    shutil.rmtree(log.state_dir)
+    store.delete_object(log.location.container, log.location.metafile)
+    log.write(NEW)  # not what the objects hold: they are purged, or kept as history
+    log.publish()
+    assert log.published_bytes() == expected
+    assert log.state().published == len(expected)
 
 
 # --- 5. rotation ----------------------------------------------------------------------
