@@ -72,22 +72,28 @@ class AgentClient:
 
     def list_logs(self, admin: bool) -> list[LogView]:
         body = self._call("GET", "/v1/logs", query={"admin": _flag(admin)})
-        return [_view(entry) for entry in _field(body, "logs", list)]
+        return [self._view(entry) for entry in _field(body, "logs", list)]
 
     def show(self, name: str, admin: bool) -> LogView:
         body = self._call("GET", f"/v1/logs/{name}", query={"admin": _flag(admin)})
-        return _view(_field(body, "log", dict))
+        return self._view(_field(body, "log", dict))
 
     def act(self, name: str, admin: bool, flags: dict[str, bool]) -> LogView:
         body = self._call("POST", f"/v1/logs/{name}", body={"admin": admin, **flags})
-        return _view(_field(body, "log", dict))
+        return self._view(_field(body, "log", dict))
+
+    def _view(self, entry: Any) -> LogView:
+        try:
+            return LogView.from_dict(entry, self.instance_id)
+        except ValueError as exc:
+            raise AgentError(f"the agent answered a log that does not fit: {exc}") from None
 
     def _call(
         self, method: str, path: str, query: dict[str, str] | None = None, body: Any = None
     ) -> dict[str, Any]:
         path_q = path + (f"?{urlencode(query)}" if query else "")
         data = b"" if body is None else json.dumps(body).encode()
-        headers = sign(self.secret, method, path_q, data)
+        headers = sign(self.secret, method, path_q, data, instance=self.instance_id)
         headers.update(web.get_trace_id_headers())  # the agent joins a trace in progress
         if body is not None:
             headers["Content-Type"] = "application/json"
@@ -143,13 +149,6 @@ def _field(body: dict[str, Any], name: str, kind: type) -> Any:
     if not isinstance(value, kind):
         raise AgentError(f"the agent's answer has no {name!r}")
     return value
-
-
-def _view(entry: Any) -> LogView:
-    try:
-        return LogView.from_dict(entry)
-    except (KeyError, ValueError, TypeError, AttributeError):
-        raise AgentError("the agent answered a log of an unexpected shape") from None
 
 
 def _flag(value: bool) -> str:

@@ -7,6 +7,7 @@ across every API worker by the database: a heartbeat's signed timestamp must
 be newer than that of the last one accepted (an atomic conditional UPDATE).
 """
 
+import secrets
 from typing import Any
 
 from flask import request
@@ -49,11 +50,11 @@ def receive(state: ApiState, instance_id: str) -> None:
     instance = session.get(Instance, instance_id)
     secret = (instance.shared_secret if instance else None) or state.conf.agent.shared_secret
     body_bytes = request.get_data(cache=True)
-    if secret:
-        # Checked before "not registered" is said: an unsigned caller learns
-        # nothing about which instance ids exist.
-        verifier = Verifier([secret], state.conf.api.heartbeat_max_clock_skew)
-        verifier.verify(request.method, request.path, body_bytes, request.headers)
+    # The signature is checked before "not registered" is said, against a
+    # secret nobody has when there is none: a caller who cannot sign learns
+    # nothing about which instance ids exist.
+    verifier = Verifier([secret or secrets.token_hex(32)], state.conf.api.heartbeat_max_clock_skew)
+    verifier.verify(request.method, request.path, body_bytes, request.headers, instance=instance_id)
     if instance is None or not secret:
         raise InstanceNotFound(f"no instance {instance_id!r}")
     body = json_object()
@@ -99,6 +100,6 @@ def _parse(body: dict[str, Any], instance_id: str) -> list[LogView] | None:
     if not isinstance(logs, list):
         raise BadRequest("logs must be a list of logs, or null")
     try:
-        return [LogView.from_dict(entry) for entry in logs]
-    except (KeyError, ValueError, TypeError, AttributeError):
-        raise BadRequest("logs holds an entry that is not a log") from None
+        return [LogView.from_dict(entry, instance_id) for entry in logs]
+    except ValueError as exc:
+        raise BadRequest(f"logs holds an entry that is not a log: {exc}") from None

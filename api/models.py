@@ -7,7 +7,7 @@ hold those alike.
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Double, ForeignKey, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TASK_ACTIVE = "ACTIVE"
@@ -41,8 +41,9 @@ class Instance(Base):
     agent_version: Mapped[str | None] = mapped_column(String(64))
     last_heartbeat: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # The signed timestamp of the last heartbeat accepted: a heartbeat must be
-    # newer, which refuses replays across every API worker.
-    heartbeat_stamp: Mapped[float | None] = mapped_column(Float)
+    # newer, which refuses replays across every API worker. Double: MySQL's
+    # FLOAT rounds a Unix time to minutes.
+    heartbeat_stamp: Mapped[float | None] = mapped_column(Double)
     # The last time the agent answered anything (a heartbeat, a dispatch).
     last_seen: Mapped[dt.datetime | None] = mapped_column(DateTime)
     # When log_states last held the agent's complete list.

@@ -40,7 +40,13 @@ def create_app(manager: LogManager, verifier: Verifier) -> Flask:
     def check_signature() -> None:
         query = request.query_string.decode("latin-1")
         path = request.path + (f"?{query}" if query else "")
-        verifier.verify(request.method, path, request.get_data(cache=True), request.headers)
+        verifier.verify(
+            request.method,
+            path,
+            request.get_data(cache=True),
+            request.headers,
+            instance=manager.instance_id,
+        )
 
     @app.get("/v1/info")
     def info() -> Response:

@@ -90,7 +90,11 @@ class AgentService:
             raise ConfigError("[agent] shared_secret is required to serve")
         self.store = store_from_conf(conf)
         self.manager = LogManager.from_conf(conf, self.store)
-        self.verifier = Verifier([secret], conf.agent.max_clock_skew)
+        self.verifier = Verifier(
+            [secret],
+            conf.agent.max_clock_skew,
+            journal=os.path.join(conf.agent.state_dir, "nonces"),
+        )
         self.app = endpoint.create_app(self.manager, self.verifier)
         self.app.wsgi_app = profiling.middleware(self.app.wsgi_app, conf)
         self.status = StatusService.from_conf(
@@ -187,7 +191,7 @@ class AgentService:
                 "logs": logs,
             }
         ).encode()
-        headers = sign(self.conf.agent.shared_secret, "POST", path, body)
+        headers = sign(self.conf.agent.shared_secret, "POST", path, body, instance=instance_id)
         headers["Content-Type"] = "application/json"
         try:
             resp = requests.post(

@@ -4,6 +4,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from logsvc.layout import valid_log_name
+
 
 class LogType(enum.StrEnum):
     """SYS logs are always on; USER logs are switched by the user."""
@@ -92,14 +94,53 @@ class LogView:
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LogView":
+    def from_dict(cls, data: Any, instance_id: str | None = None) -> "LogView":
+        """The view that `data` describes; ValueError naming what does not fit.
+
+        Strict: what an agent reports is stored and shown to users as it is.
+        With `instance_id`, the log's objects must be that instance's.
+        """
+        if not isinstance(data, dict):
+            raise ValueError("a log must be an object")
+        missing = sorted(_FIELDS - set(data))
+        if missing:
+            raise ValueError(f"a log needs {', '.join(missing)}")
+        if not isinstance(data["name"], str) or not valid_log_name(data["name"]):
+            raise ValueError("name must be a log name")
+        if instance_id is not None:
+            own = f"{instance_id}/"
+            for key in ("prefix", "metafile"):
+                if data.get(key) is not None and not str(data[key]).startswith(own):
+                    raise ValueError(f"{key} is not under the instance's own {own}")
         return cls(
             name=data["name"],
-            type=LogType(data["type"]),
-            status=LogStatus(data["status"]),
-            published=int(data["published"]),
-            pending=int(data["pending"]),
-            container=data.get("container"),
-            prefix=data.get("prefix"),
-            metafile=data["metafile"],
+            type=LogType(_text(data, "type", 8)),
+            status=LogStatus(_text(data, "status", 32)),
+            published=_size(data, "published"),
+            pending=_size(data, "pending"),
+            container=_text(data, "container", MAX_CONTAINER, optional=True),
+            prefix=_text(data, "prefix", MAX_PATH, optional=True),
+            metafile=_text(data, "metafile", MAX_PATH),
         )
+
+
+#: Longest values a log's fields may hold (the API's tables hold as much).
+MAX_CONTAINER = 256
+MAX_PATH = 512
+_FIELDS = frozenset(("name", "type", "status", "published", "pending", "metafile"))
+
+
+def _text(data: dict[str, Any], key: str, most: int, optional: bool = False) -> Any:
+    value = data.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value or len(value) > most:
+        raise ValueError(f"{key} must be a string of 1 to {most} characters")
+    return value
+
+
+def _size(data: dict[str, Any], key: str) -> int:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
+        raise ValueError(f"{key} must be a whole number of bytes")
+    return value

@@ -78,6 +78,7 @@ class AgentProcess:
         }
         for section, values in sections.items():
             base.setdefault(section, {}).update(values)
+        self.instance_id = base["agent"]["instance_id"]
         self.conf = tmp_path / "agent.conf"
         self.conf.write_text(ini(base))
         self.proc: subprocess.Popen | None = None
@@ -116,7 +117,7 @@ class AgentProcess:
         headers = {"Content-Type": "application/json"} if body is not None else {}
         key = self.secret if secret is None else secret
         if key:
-            headers.update(sign(key, method, path, data))
+            headers.update(sign(key, method, path, data, instance=self.instance_id))
         return requests.request(
             method, self.url + path, data=data, headers=headers, timeout=kwargs.pop("timeout", 600)
         )

@@ -118,7 +118,7 @@ def _traced_publish(agent, key: str | None):
         profiler.init(key)
         headers.update(web.get_trace_id_headers())
     body = json.dumps({"admin": True, "publish": True}).encode()
-    headers.update(sign(agent.secret, "POST", "/v1/logs/app", body))
+    headers.update(sign(agent.secret, "POST", "/v1/logs/app", body, instance=agent.instance_id))
     headers["Content-Type"] = "application/json"
     resp = requests.post(agent.url + "/v1/logs/app", data=body, headers=headers, timeout=60)
     assert resp.status_code == 200

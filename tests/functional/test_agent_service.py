@@ -57,6 +57,7 @@ def test_signed_requests_are_served(agent):
         ("stale", "stale"),
         ("tampered", "bad_signature"),
         ("replayed", "replayed"),
+        ("other_instance", "bad_signature"),  # an agent sharing the secret was meant
     ],
 )
 def test_refused_requests(agent, how, code):
@@ -64,11 +65,14 @@ def test_refused_requests(agent, how, code):
     path, body = "/v1/logs/small", json.dumps({"admin": True, "publish": True}).encode()
     headers = {"Content-Type": "application/json"}
     if how == "wrong_key":
-        headers.update(sign("not-the-secret", "POST", path, body))
+        headers.update(sign("not-the-secret", "POST", path, body, instance="inst-1"))
     elif how == "stale":
-        headers.update(sign(agent.secret, "POST", path, body, now=time.time() - 3600))
-    elif how in ("tampered", "replayed"):
-        headers.update(sign(agent.secret, "POST", path, body))
+        headers.update(
+            sign(agent.secret, "POST", path, body, now=time.time() - 3600, instance="inst-1")
+        )
+    elif how in ("tampered", "replayed", "other_instance"):
+        signed_for = "inst-2" if how == "other_instance" else "inst-1"
+        headers.update(sign(agent.secret, "POST", path, body, instance=signed_for))
     if how == "replayed":
         assert requests.post(agent.url + path, data=body, headers=headers).status_code == 200
     if how == "tampered":
@@ -78,6 +82,18 @@ def test_refused_requests(agent, how, code):
     error = resp.json()["error"]
     assert error["code"] == code
     assert agent.secret not in resp.text and "expected" not in error["message"]
+
+
+def test_a_request_replayed_after_a_restart_is_refused(agent):
+    agent.paths["small"].write_bytes(b"x\n")
+    path, body = "/v1/logs/small", json.dumps({"admin": True, "publish": True}).encode()
+    headers = {"Content-Type": "application/json"}
+    headers.update(sign(agent.secret, "POST", path, body, instance="inst-1"))
+    assert requests.post(agent.url + path, data=body, headers=headers).status_code == 200
+    agent.stop()
+    agent.start()
+    resp = requests.post(agent.url + path, data=body, headers=headers)
+    assert (resp.status_code, resp.json()["error"]["code"]) == (401, "replayed")
 
 
 @pytest.mark.parametrize(
@@ -192,7 +208,7 @@ def test_heartbeats_are_signed_and_carry_the_logs(tmp_path, devswift):
     assert len(received) >= 2
     path, headers, body = received[0]
     assert path == "/v1/instance/inst-1/heartbeat"
-    Verifier([agent.secret]).verify("POST", path, body, headers)
+    Verifier([agent.secret]).verify("POST", path, body, headers, instance="inst-1")
     beat = json.loads(body)
     assert beat["instance_id"] == "inst-1"
     assert {entry["name"] for entry in beat["logs"]} == {"app", "guest"}

@@ -7,6 +7,7 @@ Each server test works in a temporary database of its own, dropped after.
 import concurrent.futures
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -154,3 +155,25 @@ def test_logsvc_manage_db_and_tokens(database_url, tmp_path):
     assert manage(conf, "token", "revoke", "1").returncode == 1
     assert manage(conf, "db", "downgrade", "base").returncode == 0
     assert manage(conf, "db", "current").stdout.strip() == "base (no schema)"
+
+
+def test_heartbeats_a_moment_apart_are_all_accepted(database_url, tmp_path):
+    from tests.unit.conftest import ADMIN, checked_app, make_conf
+    from tests.unit.test_api_heartbeat import beat
+
+    application, checker = checked_app(make_conf(tmp_path, database__connection=database_url))
+    client = application.test_client()
+    try:
+        resp = client.put(
+            "/v1/instance/inst-1",
+            json={"tenant_id": "t", "datastore": "mysql", "agent_url": "http://127.0.0.1:9"},
+            headers=ADMIN,
+        )
+        assert resp.status_code == 201
+        start = time.time() - 5
+        codes = [beat(client, now=start + i * 0.01)[0].status_code for i in range(20)]
+        assert codes == [204] * 20  # each newer than the last, however close
+        assert beat(client, now=start)[0].status_code == 401  # an old one is a replay
+    finally:
+        application.extensions["logsvc"].db.dispose()
+    assert not checker.problems

@@ -44,7 +44,7 @@ def test_network_faults(mocked, fault, error, words):
         (401, {"error": {"code": "bad_signature", "message": "x"}}, AgentUnreachable, "secrets"),
         (500, {"error": {"code": "internal_error", "message": "boom"}}, AgentError, "boom"),
         (502, "<html>proxy</html>", AgentError, "without JSON"),
-        (200, {"logs": [{"name": "x"}]}, AgentError, "unexpected shape"),
+        (200, {"logs": [{"name": "x"}]}, AgentError, "does not fit: a log needs"),
         (200, {"nothing": []}, AgentError, "no 'logs'"),
     ],
 )
@@ -63,8 +63,10 @@ def test_requests_are_signed_with_the_path_and_query(mocked):
         client(session).act("general", admin=False, flags={"publish": True})
     sent = mock.last_request
     assert sent.json() == {"admin": False, "publish": True}
-    Verifier(["secret"]).verify("POST", "/v1/logs/general", sent.body, sent.headers)
+    Verifier(["secret"]).verify(
+        "POST", "/v1/logs/general", sent.body, sent.headers, instance="inst-1"
+    )
     mock.get(f"{URL}/v1/logs", json={"logs": []})
     assert client(session).list_logs(admin=True) == []
     sent = mock.last_request
-    Verifier(["secret"]).verify("GET", "/v1/logs?admin=true", b"", sent.headers)
+    Verifier(["secret"]).verify("GET", "/v1/logs?admin=true", b"", sent.headers, instance="inst-1")

@@ -3,8 +3,10 @@
 import json
 import time
 
+import pytest
+
 from logsvc.signing import sign
-from tests.unit.conftest import ADMIN, ALICE, register
+from tests.unit.conftest import ADMIN, ALICE, checked_app, make_conf, register
 
 LOG = {
     "name": "general",
@@ -23,7 +25,7 @@ def beat(client, secret="agent-secret", instance_id="inst-1", logs=None, now=Non
     data = json.dumps(
         {"instance_id": instance_id, "datastore": "mysql", "version": "0.1.0", "logs": logs} | body
     ).encode()
-    headers = sign(secret, "POST", path, data, now=now)
+    headers = sign(secret, "POST", path, data, now=now, instance=instance_id)
     return client.post(path, data=data, headers=headers, content_type="application/json"), headers
 
 
@@ -85,3 +87,53 @@ def test_bad_heartbeats(client):
     assert beat(client, instance_id="inst-1", extra=1)[0].status_code == 400
     resp = client.post("/v1/instance/inst-1/heartbeat", json={})
     assert resp.status_code == 401 and resp.get_json()["error"]["code"] == "unsigned"
+
+
+def test_without_a_default_secret_unknown_ids_answer_as_known_ones(tmp_path):
+    conf = make_conf(tmp_path, agent__shared_secret=None)
+    application, checker = checked_app(conf)
+    client = application.test_client()
+    client.put(
+        "/v1/instance/inst-1",
+        json={
+            "tenant_id": "tenant-a",
+            "datastore": "mysql",
+            "agent_url": "http://127.0.0.1:9",
+            "shared_secret": "own",
+        },
+        headers=ADMIN,
+    )
+    for instance_id in ("inst-1", "inst-0"):
+        unsigned = client.post(f"/v1/instance/{instance_id}/heartbeat", json={})
+        wrong = beat(client, secret="guess", instance_id=instance_id)[0]
+        assert (unsigned.status_code, unsigned.get_json()) == (
+            401,
+            {"error": {"code": "unsigned", "message": "the request is not signed", "status": 401}},
+        )
+        assert (wrong.status_code, wrong.get_json()["error"]["code"]) == (401, "bad_signature")
+    assert beat(client, secret="own")[0].status_code == 204
+    application.extensions["logsvc"].db.dispose()
+    assert not checker.problems
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"published": 2**70},
+        {"published": -5},
+        {"pending": 1.5},
+        {"published": True},
+        {"container": {"a": 1}},
+        {"container": "c" * 300},
+        {"metafile": None},
+        {"name": "../etc"},
+        {"status": "Sleeping"},
+        {"prefix": "inst-2/mysql-general/"},  # another instance's objects
+        {"metafile": "inst-2/mysql-general_metafile"},
+    ],
+)
+def test_heartbeat_logs_that_do_not_fit_are_refused(client, change):
+    register(client)
+    resp, _ = beat(client, logs=[{**LOG, **change}])
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert "not a log" in resp.get_json()["error"]["message"]

@@ -11,48 +11,55 @@ from logsvc.signing import (
     sign,
 )
 
+BODY = b'{"publish": true}'
+
+
+def signed(secret="s3cret", method="POST", path="/v1/logs/general", body=BODY, **kwargs):
+    return sign(secret, method, path, body, instance=kwargs.pop("instance", "i-1"), **kwargs)
+
+
+def check(verifier, method="POST", path="/v1/logs/general", body=BODY, headers=None, **kwargs):
+    instance = kwargs.pop("instance", "i-1")
+    verifier.verify(method, path, body, headers or {}, instance=instance, **kwargs)
+
 
 def test_a_signed_request_passes_once():
     verifier = Verifier(["s3cret"])
-    headers = sign("s3cret", "POST", "/v1/logs/general", b'{"publish": true}')
-    verifier.verify("POST", "/v1/logs/general", b'{"publish": true}', headers)
+    headers = signed()
+    check(verifier, headers=headers)
     with pytest.raises(ReplayedRequest):
-        verifier.verify("POST", "/v1/logs/general", b'{"publish": true}', headers)
+        check(verifier, headers=headers)
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body"),
+    ("method", "path", "body", "instance"),
     [
-        ("GET", "/v1/logs/general", b'{"publish": true}'),
-        ("POST", "/v1/logs/slow_query", b'{"publish": true}'),
-        ("POST", "/v1/logs/general?admin=true", b'{"publish": true}'),
-        ("POST", "/v1/logs/general", b'{"publish": false}'),
+        ("GET", "/v1/logs/general", BODY, "i-1"),
+        ("POST", "/v1/logs/slow_query", BODY, "i-1"),
+        ("POST", "/v1/logs/general?admin=true", BODY, "i-1"),
+        ("POST", "/v1/logs/general", b'{"publish": false}', "i-1"),
+        ("POST", "/v1/logs/general", BODY, "i-2"),  # the same request, to another instance
     ],
 )
-def test_anything_changed_breaks_the_signature(method, path, body):
-    headers = sign("s3cret", "POST", "/v1/logs/general", b'{"publish": true}')
+def test_anything_changed_breaks_the_signature(method, path, body, instance):
     with pytest.raises(BadSignature):
-        Verifier(["s3cret"]).verify(method, path, body, headers)
+        check(Verifier(["s3cret"]), method, path, body, signed(), instance=instance)
 
 
 def test_wrong_key_unsigned_and_stale():
     with pytest.raises(BadSignature):
-        Verifier(["s3cret"]).verify("GET", "/", b"", sign("other", "GET", "/"))
+        check(Verifier(["s3cret"]), headers=signed("other"))
     with pytest.raises(Unsigned):
-        Verifier(["s3cret"]).verify("GET", "/", b"", {})
+        check(Verifier(["s3cret"]), headers={})
     with pytest.raises(StaleRequest):
-        Verifier(["s3cret"], max_skew=60).verify(
-            "GET", "/", b"", sign("s3cret", "GET", "/", now=1000.0)
-        )
+        check(Verifier(["s3cret"], max_skew=60), headers=signed(now=1000.0))
     with pytest.raises(StaleRequest):  # from the future, too
-        Verifier(["s3cret"], max_skew=60).verify(
-            "GET", "/", b"", sign("s3cret", "GET", "/", now=2000.0), now=1000.0
-        )
+        check(Verifier(["s3cret"], max_skew=60), headers=signed(now=2000.0), now=1000.0)
 
 
 def test_headers_are_case_insensitive_and_secrets_can_rotate():
-    headers = {k.lower(): v for k, v in sign("new", "GET", "/x").items()}
-    Verifier(["old", "new"]).verify("GET", "/x", b"", headers)
+    headers = {k.lower(): v for k, v in signed("new").items()}
+    check(Verifier(["old", "new"]), headers=headers)
 
 
 def test_refusals_say_nothing_useful_to_an_attacker():
@@ -61,3 +68,32 @@ def test_refusals_say_nothing_useful_to_an_attacker():
     assert (
         len({e.code for e in (Unsigned(), BadSignature(), StaleRequest(), ReplayedRequest())}) == 4
     )
+
+
+def test_the_journal_refuses_replays_across_a_restart(tmp_path):
+    journal = str(tmp_path / "nonces")
+    headers = signed()
+    check(Verifier(["s3cret"], journal=journal), headers=headers)
+    with pytest.raises(ReplayedRequest):
+        check(Verifier(["s3cret"], journal=journal), headers=headers)  # a new process
+
+
+def test_the_journal_forgets_what_is_out_of_the_window(tmp_path, monkeypatch):
+    journal = tmp_path / "nonces"
+    old, fresh = signed(now=1000.0), signed(now=1100.0)
+    verifier = Verifier(["s3cret"], max_skew=60, journal=str(journal))
+    check(verifier, headers=old, now=1000.0)
+    check(verifier, headers=fresh, now=1100.0)
+    with open(journal, "a") as f:
+        f.write("1100.5")  # a line cut short by a crash
+    monkeypatch.setattr("time.time", lambda: 1150.0)
+    Verifier(["s3cret"], max_skew=60, journal=str(journal))  # rewrites it at start
+    assert journal.read_text().split() == [f"{1100.0:.6f}", fresh["X-Logsvc-Nonce"]]
+
+
+def test_a_journal_that_cannot_be_written_does_not_refuse_requests(tmp_path):
+    verifier = Verifier(["s3cret"], journal=str(tmp_path / "missing-dir" / "nonces"))
+    headers = signed()
+    check(verifier, headers=headers)
+    with pytest.raises(ReplayedRequest):  # remembered in memory all the same
+        check(verifier, headers=headers)
