@@ -6,8 +6,10 @@
   application, and its SQL tracing when ``[profiler] trace_sqlalchemy``.
 - A process beside gunicorn (api/statusd.py): the status report
   (``[status]``, port 1816 by default) on the master and its workers, with
-  the collectors ``api-instances`` (the agents' reachability, from their
-  heartbeats) and ``database`` (reachability, latency, schema revision).
+  the collectors ``api-instances`` (the agents' reachability: from their
+  heartbeats, and for agents without a recent one, a signed probe of their
+  ``/v1/info`` at the collector's interval) and ``database`` (reachability,
+  latency, schema revision).
 """
 
 import contextlib
@@ -17,6 +19,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,9 +89,7 @@ def instrument_worker(app, conf: cfg.ConfigOpts) -> None:
 
     state = app.extensions[EXTENSION]
     if profiling.init(conf, "logsvc-api") and conf.profiler.trace_sqlalchemy:
-        from osprofiler import sqlalchemy as traced_sql
-
-        traced_sql.add_tracing(sqlalchemy, state.db.engine, "db")
+        profiling.trace_sql(state.db.engine)  # statements only, never their parameters
     app.wsgi_app = profiling.middleware(app.wsgi_app, conf)
     gmr.setup(
         conf,
@@ -135,13 +136,15 @@ def status_service(conf: cfg.ConfigOpts, master_pid: int) -> StatusService:
         conf,
         daemon_name="logsvc-api",
         directories=directories,
+        files=_log_files(conf),
         secrets=secrets_from_conf(conf, opts.list_opts()),
         daemon_pid=master_pid,
     )
     engine = sqlalchemy.create_engine(conf.database.connection, poolclass=sqlalchemy.NullPool)
+    probe = AgentProbe(conf.agent.shared_secret, conf.agent.connect_timeout)
     service.add_callable(
         "api-instances",
-        lambda: instances_report(engine, conf.api.agent_silence_warning),
+        lambda: instances_report(engine, conf.api.agent_silence_warning, probe),
         category=Category.INSTANCE,
         interval=30,
     )
@@ -151,8 +154,100 @@ def status_service(conf: cfg.ConfigOpts, master_pid: int) -> StatusService:
     return service
 
 
-def instances_report(engine, silence: int) -> dict[str, Any]:
-    """Every registered instance and whether its agent is heard from."""
+def _log_files(conf: cfg.ConfigOpts) -> list[str]:
+    """The API's own log file, if it writes one (oslo.log's options)."""
+    log_file = conf.log_file if "log_file" in conf else None
+    if not log_file:
+        return []
+    log_dir = conf.log_dir if "log_dir" in conf else None
+    return [os.path.join(log_dir, log_file) if log_dir else log_file]
+
+
+# --- agents' reachability --------------------------------------------------------------
+
+#: Probes at once; an agent that drops packets holds one for the connect timeout.
+PROBE_THREADS = 16
+#: Seconds an agent that accepted the connection has to answer /v1/info.
+PROBE_READ_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """What one signed ``GET /v1/info`` to an agent told."""
+
+    code: StatusCode
+    message: str | None  # None when the agent answered as it should
+    latency_ms: float | None = None
+
+
+class AgentProbe:
+    """A signed ``GET /v1/info`` to an agent: whether it answers, and as itself.
+
+    For agents whose heartbeats do not keep their reachability current
+    (``[agent] api_url`` unset, or heartbeats that stopped): the status
+    report asks them directly, at the collector's interval.
+    """
+
+    def __init__(self, default_secret: str | None, connect_timeout: float):
+        self.default_secret = default_secret
+        self.timeout = (connect_timeout, PROBE_READ_TIMEOUT)
+
+    def __call__(self, instance_id: str, agent_url: str, own_secret: str | None) -> ProbeResult:
+        import requests
+
+        from logsvc.signing import sign
+
+        secret = own_secret or self.default_secret
+        if not secret:
+            return ProbeResult(StatusCode.UNKNOWN, "no secret to sign a probe with")
+        started = time.monotonic()
+        try:
+            resp = requests.get(
+                agent_url.rstrip("/") + "/v1/info",
+                headers=sign(secret, "GET", "/v1/info", b"", instance=instance_id),
+                timeout=self.timeout,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            return ProbeResult(StatusCode.TEMP_BAD, "the agent did not answer in time")
+        except requests.ConnectionError:
+            return ProbeResult(StatusCode.TEMP_BAD, "the agent is unreachable")
+        except requests.RequestException as exc:
+            return ProbeResult(StatusCode.TEMP_BAD, f"the probe failed ({type(exc).__name__})")
+        latency = round((time.monotonic() - started) * 1000, 1)
+        if resp.status_code == 401:
+            return ProbeResult(
+                StatusCode.BAD,
+                "the agent refused the API's signature: the secrets or the clocks differ, "
+                "or another instance's agent answers at this URL",
+                latency,
+            )
+        if resp.status_code != 200:
+            return ProbeResult(
+                StatusCode.TEMP_BAD, f"the agent answered {resp.status_code}", latency
+            )
+        try:
+            answered = resp.json().get("instance_id")
+        except (ValueError, AttributeError):
+            answered = None
+        if answered != instance_id:
+            return ProbeResult(
+                StatusCode.BAD,
+                "what answers at the agent's URL is not this instance's agent",
+                latency,
+            )
+        return ProbeResult(StatusCode.OK, None, latency)
+
+
+def instances_report(engine, silence: int, probe: AgentProbe | None = None) -> dict[str, Any]:
+    """Every registered instance and whether its agent is heard from.
+
+    An agent is heard from by its heartbeats, when the last is at most
+    `silence` seconds old; the others are asked by `probe` (all at once, in
+    a few threads). Without a probe, an agent that never sent a heartbeat is
+    unknown (status 2: it may have no ``api_url``), one whose heartbeats
+    stopped is silent (status 1).
+    """
     from api.models import Instance
 
     now = time.time()
@@ -162,39 +257,68 @@ def instances_report(engine, silence: int) -> dict[str, Any]:
                 Instance.id,
                 Instance.datastore,
                 Instance.agent_version,
+                Instance.agent_url,
+                Instance.shared_secret,
                 Instance.heartbeat_stamp,
-                Instance.last_seen,
-            )
+            ).order_by(Instance.id)
         ).all()
-    instances, silent = [], []
+    ages = {r.id: None if r.heartbeat_stamp is None else now - r.heartbeat_stamp for r in rows}
+    unheard = [r for r in rows if ages[r.id] is None or ages[r.id] > silence]
+    probed: dict[str, ProbeResult] = {}
+    if probe is not None and unheard:
+        with ThreadPoolExecutor(min(PROBE_THREADS, len(unheard)), "status-probe") as pool:
+            results = pool.map(lambda r: probe(r.id, r.agent_url, r.shared_secret), unheard)
+            probed = {r.id: result for r, result in zip(unheard, results, strict=True)}
+    instances = []
+    problems: dict[StatusCode, list[str]] = {}
+    by_heartbeat = by_probe = 0
     for row in rows:
-        age = None if row.heartbeat_stamp is None else now - row.heartbeat_stamp
-        reachable = age is not None and age <= silence
-        if not reachable:
-            silent.append(row.id)
-        instances.append(
-            {
-                "id": row.id,
-                "datastore": row.datastore,
-                "agent_version": row.agent_version,
-                "seconds_since_heartbeat": None if age is None else round(age, 1),
-                "agent_reachable": reachable,
-            }
-        )
-    checks = []
-    if silent:
-        checks.append(
-            Status(
-                StatusCode.TEMP_BAD,
-                f"{len(silent)} of {len(rows)} agents silent for over {silence}s: "
-                + ", ".join(silent[:10])
-                + (" ..." if len(silent) > 10 else ""),
+        age = ages[row.id]
+        heartbeat = "never" if age is None else ("current" if age <= silence else "late")
+        entry: dict[str, Any] = {
+            "id": row.id,
+            "datastore": row.datastore,
+            "agent_version": row.agent_version,
+            "seconds_since_heartbeat": None if age is None else round(age, 1),
+            "heartbeat": heartbeat,
+        }
+        if heartbeat == "current":
+            entry.update(agent_reachable=True, heard_by="heartbeat")
+            by_heartbeat += 1
+        elif row.id in probed:
+            result = probed[row.id]
+            ok = result.code == StatusCode.OK
+            entry.update(
+                agent_reachable=ok if result.code != StatusCode.UNKNOWN else None,
+                heard_by="probe" if ok else None,
+                probe={"latency_ms": result.latency_ms, "error": result.message},
             )
-        )
-    return {
-        "status": worst(checks, f"{len(rows)} instances, every agent heard from"),
-        "instances": instances,
-    }
+            if ok:
+                by_probe += 1
+            else:
+                problems.setdefault(result.code, []).append(f"{row.id} ({result.message})")
+        elif heartbeat == "never":
+            entry.update(agent_reachable=None, heard_by=None)
+            problems.setdefault(StatusCode.UNKNOWN, []).append(f"{row.id} (never heard)")
+        else:
+            entry.update(agent_reachable=False, heard_by=None)
+            problems.setdefault(StatusCode.TEMP_BAD, []).append(
+                f"{row.id} (silent for over {silence}s)"
+            )
+        instances.append(entry)
+    checks = [
+        Status(code, f"{len(ids)} of {len(rows)} agents: " + _some(ids))
+        for code, ids in sorted(problems.items())
+    ]
+    ok_message = f"{len(rows)} instances, every agent heard from"
+    if by_probe:
+        ok_message += f" ({by_heartbeat} by heartbeat, {by_probe} by probe)"
+    return {"status": worst(checks, ok_message), "instances": instances}
+
+
+def _some(items: list[str], shown: int = 10) -> str:
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def database_report(engine) -> dict[str, Any]:

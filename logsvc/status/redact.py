@@ -124,14 +124,32 @@ def secrets_in_conf(conf: cfg.ConfigOpts) -> list[str]:
 
 
 def _secret_values(value: Any) -> list[str]:
-    """An option's value as strings to mask: each item, and the password of a URL."""
+    """An option's value as the strings to mask.
+
+    A URL's secret is its password: a database URL with one gives the
+    password (as written, and decoded), so that reports still say which
+    database they speak of; a URL without a password or query holds no
+    secret. Any other value is masked whole.
+    """
     found = []
     for v in value if isinstance(value, list | tuple) else [value]:
         if not v:
             continue
         text = str(v)
-        found.append(text)
         password = url_password(text)
         if password:
             found += [password, unquote(password)]
+        elif not _plain_url(text):
+            found.append(text)
     return found
+
+
+def _plain_url(text: str) -> bool:
+    """Whether `text` is a URL with neither credentials nor a query."""
+    if "://" not in text:
+        return False
+    try:
+        parts = urlsplit(text.strip())
+    except ValueError:
+        return False
+    return bool(parts.scheme) and not parts.query and "@" not in parts.netloc
