@@ -310,7 +310,7 @@ def instances_report(engine, silence: int, probe: AgentProbe | None = None) -> d
         Status(code, f"{len(ids)} of {len(rows)} agents: " + _some(ids))
         for code, ids in sorted(problems.items())
     ]
-    ok_message = f"{len(rows)} instances, every agent heard from"
+    ok_message = f"{len(rows)} instance{'' if len(rows) == 1 else 's'}, every agent heard from"
     if by_probe:
         ok_message += f" ({by_heartbeat} by heartbeat, {by_probe} by probe)"
     return {"status": worst(checks, ok_message), "instances": instances}

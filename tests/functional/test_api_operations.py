@@ -323,7 +323,7 @@ def test_agents_that_send_no_heartbeat_are_probed(stack_without_heartbeats):
 
     report = wait_for(healthy, "the remaining agent reachable")
     assert report["data"]["status"]["message"] == (
-        "1 instances, every agent heard from (0 by heartbeat, 1 by probe)"
+        "1 instance, every agent heard from (0 by heartbeat, 1 by probe)"
     )
 
 
