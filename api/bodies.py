@@ -58,7 +58,8 @@ def flag(name: str, value: Any) -> bool:
     """A flag as Trove's clients send it: a JSON boolean, 0 or 1, or "true"/"false"."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, int) and value in (0, 1):
+    if isinstance(value, int | float) and value in (0, 1):
+        # 1.0 too: JSON does not tell it from 1, and neither does the OpenAPI document.
         return bool(value)
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"

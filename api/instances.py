@@ -87,13 +87,13 @@ def register(
     if not set(datastore) <= _DATASTORE_CHARS:
         raise BadRequest("datastore must be lower-case letters, digits, '_' or '-'")
     agent_url = string(body, "agent_url", 1024)
-    parts = urlsplit(agent_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest("agent_url must be an http:// or https:// URL with a host")
     try:
+        parts = urlsplit(agent_url)
         parts.port  # noqa: B018 - a port out of range raises here
     except ValueError:
-        raise BadRequest("agent_url has an invalid port") from None
+        raise BadRequest("agent_url is not a well-formed URL (host or port)") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BadRequest("agent_url must be an http:// or https:// URL with a host")
     name = string(body, "name", 255, required=False) or instance_id
     secret = string(body, "shared_secret", 255, required=False)
     if not secret and not default_secret:

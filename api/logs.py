@@ -10,7 +10,10 @@ the agent was last seen and why it was not reached now. With
 
 Actions (enable, disable, publish, discard) always go to the agent, one at a
 time per log (api.claims: a second one is refused with 409), and store the
-log's new state. A body with only a name (show) asks the agent too.
+log's new state. A body with only a name (show) asks the agent too, and
+answers the log's last known state, marked stale as a list is, when the
+agent cannot be reached (so that log-tail and log-save, which read the
+object store, still find the log's objects).
 """
 
 from typing import Any
@@ -88,14 +91,28 @@ def list_logs(state: ApiState, caller: Caller, instance_id: str) -> dict[str, An
     except (AgentUnreachable, AgentTimeout) as exc:
         if not rows:
             raise
-        return {
-            "logs": [v.to_dict() for v in logstate.visible(rows, admin)],
-            "stale": True,
-            "last_seen": instances.iso(instance.last_seen),
-            "reason": exc.message,
-        }
+        return {"logs": [v.to_dict() for v in logstate.visible(rows, admin)]} | _stale(
+            instance, exc
+        )
     logstate.record(session, instance, views, complete=admin, exposed_listing=not admin)
     return {"logs": [v.to_dict() for v in views]}
+
+
+def _stale(instance: Instance, exc: AgentUnreachable | AgentTimeout) -> dict[str, Any]:
+    """The marker of an answer from the last known state: since when, and why."""
+    return {"stale": True, "last_seen": instances.iso(instance.last_seen), "reason": exc.message}
+
+
+def _show(session, instance: Instance, agent: AgentClient, name: str, admin: bool):
+    """The log from its agent, or its last known state when the agent is out of reach."""
+    try:
+        return agent.show(name, admin), {}
+    except (AgentUnreachable, AgentTimeout) as exc:
+        known = [r for r in logstate.known(session, instance.id) if r.name == name]
+        views = logstate.visible(known, admin)
+        if not views:
+            raise
+        return views[0], _stale(instance, exc)
 
 
 def post_log(
@@ -109,7 +126,9 @@ def post_log(
     admin = instances.is_admin(state, caller, policies.LOG_UNEXPOSED)
     agent = agent_for(state, instance)
     if not flags:
-        view = agent.show(name, admin)
+        view, stale = _show(session, instance, agent, name, admin)
+        if stale:
+            return {"log": view.to_dict()} | stale
     else:
         action = claims.PUBLISH if flags.get("publish") else "+".join(sorted(flags))
         ttl = state.conf.agent.connect_timeout + state.conf.agent.call_timeout + 60

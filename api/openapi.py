@@ -40,6 +40,17 @@ _FLAG = {
     ],
 }
 
+# What marks an answer from the last known state (list, and show).
+_STALE = {
+    "stale": {
+        "const": True,
+        "description": "Present when the agent could not be reached: the answer is the "
+        "last known state.",
+    },
+    "last_seen": _TIME_OR_NULL | {"description": "When the agent last answered."},
+    "reason": _STR | {"description": "Why the agent was not asked."},
+}
+
 _SCHEMAS: dict[str, Any] = {
     "Log": _obj(
         ["name", "type", "status", "published", "pending", "container", "prefix", "metafile"],
@@ -54,20 +65,8 @@ _SCHEMAS: dict[str, Any] = {
             "metafile": _STR,
         },
     ),
-    "LogList": _obj(
-        ["logs"],
-        {
-            "logs": {"type": "array", "items": _ref("Log")},
-            "stale": {
-                "const": True,
-                "description": "Present when the agent could not be reached: the logs are "
-                "the last known state.",
-            },
-            "last_seen": _TIME_OR_NULL | {"description": "When the agent last answered."},
-            "reason": _STR | {"description": "Why the agent was not asked."},
-        },
-    ),
-    "LogOne": _obj(["log"], {"log": _ref("Log")}),
+    "LogList": _obj(["logs"], {"logs": {"type": "array", "items": _ref("Log")}, **_STALE}),
+    "LogOne": _obj(["log"], {"log": _ref("Log"), **_STALE}),
     "LogRequest": _obj(
         ["name"],
         {

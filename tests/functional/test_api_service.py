@@ -147,8 +147,16 @@ def test_unreachable_agent_list_answers_last_known_state_and_actions_503(tmp_pat
         action = stack.post(stack.alice, {"name": "small", "publish": True})
         assert action.status_code == 503
         assert "unreachable" in action.json()["error"]["message"]
+        # a show answers the last known state too: log-tail finds the objects
+        shown = stack.post(stack.alice, {"name": "small"})
+        assert shown.status_code == 200 and shown.json()["stale"] is True
+        assert shown.json()["log"] == next(e for e in before["logs"] if e["name"] == "small")
+        assert stack.post(stack.alice, {"name": "nope"}).status_code == 503
         trove = stack.api.request(
-            "POST", f"/v1.0/{TENANT}/instances/{INSTANCE}/log", stack.alice, {"name": "small"}
+            "POST",
+            f"/v1.0/{TENANT}/instances/{INSTANCE}/log",
+            stack.alice,
+            {"name": "small", "publish": True},
         )
         assert trove.status_code == 503 and "serviceUnavailable" in trove.json()
     finally:
@@ -178,7 +186,7 @@ BAD_BODIES = [
     ({"name": "small", "publish": "yes"}, 400, "publish must be true or false"),
     ({"name": "small", "publish": 2}, 400, "publish must be"),
     ({"name": "small", "publish": None}, 400, "publish must be"),
-    ({"name": "small", "publish": 1.0}, 400, "publish must be"),
+    ({"name": "small", "publish": 0.5}, 400, "publish must be"),
     ({"name": "small", "frobnicate": True}, 400, "unknown field"),
     ({"name": "Bad..Name"}, 400, "not a log name"),
     ({"name": 7}, 400, "name must be a string"),

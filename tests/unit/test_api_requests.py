@@ -9,13 +9,21 @@ from tests.unit.conftest import ADMIN, ALICE, register
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(True, True), (False, False), (1, True), (0, False), ("true", True), ("False", False)],
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        (1.0, True),  # JSON (and the OpenAPI document) cannot tell 1.0 from 1
+        ("true", True),
+        ("False", False),
+    ],
 )
 def test_flags_accept_booleans_0_1_and_true_false_strings(value, expected):
     assert bodies.flag("publish", value) is expected
 
 
-@pytest.mark.parametrize("value", [2, -1, 1.0, "yes", "1", "", None, [], {}])
+@pytest.mark.parametrize("value", [2, -1, 0.5, "yes", "1", "", None, [], {}])
 def test_other_flag_values_are_refused(value):
     with pytest.raises(BadRequest, match="publish must be true or false"):
         bodies.flag("publish", value)
@@ -97,6 +105,8 @@ def test_ids_that_cannot_be_instance_ids_are_400(client, bad):
         ({"tenant_id": "t", "datastore": "My SQL", "agent_url": "http://h:1"}, "datastore"),
         ({"tenant_id": "t", "datastore": "mysql", "agent_url": "ftp://h"}, "agent_url"),
         ({"tenant_id": "t", "datastore": "mysql", "agent_url": "http://h:99999"}, "port"),
+        ({"tenant_id": "t", "datastore": "mysql", "agent_url": "http://[::1"}, "well-formed"),
+        ({"tenant_id": "t", "datastore": "mysql", "agent_url": "http://h:x1"}, "well-formed"),
         ({"tenant_id": 5, "datastore": "mysql", "agent_url": "http://h:1"}, "tenant_id"),
         ({"tenant_id": "t", "datastore": "mysql", "agent_url": "http://h", "x": 1}, "unknown"),
     ],
