@@ -102,6 +102,7 @@ class AgentService:
             daemon_name="logsvc-guestagent",
             store=self.store,
             directories=[conf.agent.state_dir],
+            files=[p.source.path for p in self.manager.publishers.values() if p.source.path],
             secrets=secrets_from_conf(conf, opts.list_opts()),
         )
         self.status.add_callable(
