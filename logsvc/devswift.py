@@ -6,6 +6,12 @@ and object updaters, the object expirer) under one directory, on free ports,
 each a single process (``workers = 0``) stopped by its pid. The updaters and
 the expirer run every second, so ``X-Delete-After`` really deletes.
 
+With ``keystone=`` (keystonemiddleware's auth_token options for a Keystone,
+say tests/devkeystone.py's), the proxy also validates Keystone tokens: the
+authtoken filter, then Swift's keystoneauth for the accounts
+``KEY_<project id>``, while tempauth keeps serving ``/auth/v1.0`` and its
+``AUTH_`` accounts.
+
     python -m logsvc.devswift start --dir DIR   # prints the credentials as JSON
     python -m logsvc.devswift stop --dir DIR
 
@@ -37,6 +43,9 @@ ACCOUNTS = {
     "test": ("tester", "testing"),
     "test2": ("tester2", "testing2"),
 }
+
+#: The account prefix of Keystone projects (tempauth keeps ``AUTH_``).
+KEYSTONE_PREFIX = "KEY_"
 
 _SERVERS = {
     # name: (module with main(), config file, takes a port)
@@ -79,6 +88,8 @@ class DevSwift:
     proxy_url: str = ""
     ports: dict[str, int] = field(default_factory=dict)
     pids: dict[str, int] = field(default_factory=dict)
+    #: keystonemiddleware auth_token options: Keystone tokens accepted too.
+    keystone: dict[str, str] | None = None
 
     def credentials(self, account: str = "test") -> dict[str, str]:
         user, key = ACCOUNTS[account]
@@ -86,6 +97,10 @@ class DevSwift:
 
     def storage_url(self, account: str = "test") -> str:
         return f"{self.proxy_url}/v1/AUTH_{account}"
+
+    def keystone_storage_url(self, project_id: str = "$(project_id)s") -> str:
+        """The account of a Keystone project; by default the catalog's template for it."""
+        return f"{self.proxy_url}/v1/{KEYSTONE_PREFIX}{project_id}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self) | {"accounts": self._accounts()}, indent=2)
@@ -108,7 +123,7 @@ class DevSwift:
             d.mkdir(parents=True, exist_ok=True)
         _check_xattrs(data)
         self.ports = {name: _free_port() for name, (_, _, port) in _SERVERS.items() if port}
-        _write_configs(etc, data, self.ports)
+        _write_configs(etc, data, self.ports, self.keystone)
         _build_rings(etc, self.ports)
         self.proxy_url = f"http://127.0.0.1:{self.ports['proxy']}"
         self.auth_url = f"{self.proxy_url}/auth/v1.0"
@@ -241,7 +256,9 @@ def _check_xattrs(directory: Path) -> None:
         probe.unlink()
 
 
-def _write_configs(etc: Path, data: Path, ports: dict[str, int]) -> None:
+def _write_configs(
+    etc: Path, data: Path, ports: dict[str, int], keystone: dict[str, str] | None = None
+) -> None:
     user = pwd.getpwuid(os.getuid()).pw_name
     common = (
         f"[DEFAULT]\nbind_ip = 127.0.0.1\nworkers = 0\nuser = {user}\n"
@@ -258,10 +275,26 @@ def _write_configs(etc: Path, data: Path, ports: dict[str, int]) -> None:
         )
     fernet = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
     users = "".join(f"user_{account}_{u} = {k} .admin\n" for account, (u, k) in ACCOUNTS.items())
+    auth, keystone_filters = "tempauth", ""
+    if keystone:
+        # keystoneauth before tempauth: each authorizes the accounts of its own
+        # prefix, and tempauth leaves a request alone when the token is not its.
+        # The decision is delayed so that tempauth's tokens get past authtoken.
+        # (A Keystone token on an AUTH_ account gets a 500: keystoneauth leaves
+        # REMOTE_USER a tuple, which tempauth's authorize cannot split.)
+        auth = "authtoken keystoneauth tempauth"
+        settings = "".join(f"{k} = {v}\n" for k, v in keystone.items())
+        keystone_filters = (
+            "\n[filter:authtoken]\n"
+            "paste.filter_factory = keystonemiddleware.auth_token:filter_factory\n"
+            f"delay_auth_decision = true\n{settings}\n"
+            "[filter:keystoneauth]\nuse = egg:swift#keystoneauth\n"
+            f"reseller_prefix = {KEYSTONE_PREFIX}\noperator_roles = admin, member\n"
+        )
     (etc / "proxy-server.conf").write_text(
         common.replace("[DEFAULT]\n", f"[DEFAULT]\nbind_port = {ports['proxy']}\n")
         + "\n[pipeline:main]\npipeline = catch_errors gatekeeper healthcheck proxy-logging "
-        "cache listing_formats tempauth copy proxy-logging proxy-server\n\n"
+        f"cache listing_formats {auth} copy proxy-logging proxy-server\n\n"
         "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
         "allow_account_management = true\n\n"
         "[filter:cache]\npaste.filter_factory = logsvc.devswift:cache_filter_factory\n\n"
@@ -272,7 +305,7 @@ def _write_configs(etc: Path, data: Path, ports: dict[str, int]) -> None:
         "[filter:healthcheck]\nuse = egg:swift#healthcheck\n\n"
         "[filter:proxy-logging]\nuse = egg:swift#proxy_logging\n\n"
         "[filter:listing_formats]\nuse = egg:swift#listing_formats\n\n"
-        "[filter:copy]\nuse = egg:swift#copy\n"
+        "[filter:copy]\nuse = egg:swift#copy\n" + keystone_filters
     )
     for kind, egg, extra in (
         ("account", "account", ""),

@@ -1,43 +1,40 @@
-"""auth_strategy = keystone: the real keystonemiddleware in front of a real API process.
+"""auth_strategy = keystone: a real Keystone, keystonemiddleware in front of a real API process.
 
-No Keystone can run here. Tokens are validated by tests/keystone_stub.py, a
-stand-in that answers Keystone v3's discovery and token validation for the
-tokens it was given: what is tested is keystonemiddleware's real validation
-path and the API's trust in the headers it sets, not Keystone itself.
+The tokens are issued by the real Keystone of tests/devkeystone.py (its
+bootstrap admin, and members of two projects) and validated by the real
+auth_token middleware, which asks that Keystone as the ``service`` user.
 """
+
+import uuid
 
 import pytest
 
-from tests.keystone_stub import KeystoneStub
 from tests.processes import AgentProcess, ApiProcess
+
+# The fixtures of the real Keystone (a no-op once tests/conftest.py names them too).
+pytest_plugins = ["tests.keystone_fixtures"]
 
 
 @pytest.fixture
-def keystone():
-    stub = KeystoneStub(
-        {
-            "ks-admin": ("admin-project", ["admin"]),
-            "ks-alice": ("tenant-a", ["member"]),
-            "ks-bob": ("tenant-b", ["member"]),
-        },
-        service_token="ks-service",
-    ).start()
-    yield stub
-    stub.stop()
+def users(devkeystone):
+    """The admin, and alice and bob: members of a project each."""
+    run = uuid.uuid4().hex[:8]
+    return {
+        "admin": devkeystone.admin(),
+        "alice": devkeystone.create_user(f"tenant-a-{run}", f"alice-{run}"),
+        "bob": devkeystone.create_user(f"tenant-b-{run}", f"bob-{run}"),
+    }
 
 
-def test_keystone_tokens_are_validated_and_their_identity_trusted(tmp_path, keystone):
+def test_keystone_tokens_are_validated_and_their_identity_trusted(tmp_path, devkeystone, users):
+    tokens = {name: devkeystone.token(user) for name, user in users.items()}
+    tenant = users["alice"].project_id
     (tmp_path / "app.log").write_bytes(b"a\nb\n")
     api = ApiProcess(
         tmp_path,
         {
             "api": {"auth_strategy": "keystone"},
-            "keystone_authtoken": {
-                "www_authenticate_uri": f"{keystone.url}/v3",
-                "auth_type": "admin_token",
-                "endpoint": f"{keystone.url}/v3",
-                "token": "ks-service",
-            },
+            "keystone_authtoken": devkeystone.authtoken_settings(),
         },
     ).start()
     agent = AgentProcess(
@@ -48,20 +45,20 @@ def test_keystone_tokens_are_validated_and_their_identity_trusted(tmp_path, keys
         },
     ).start()
     try:
-        body = {"tenant_id": "tenant-a", "datastore": "file", "agent_url": agent.url}
-        assert api.request("PUT", "/v1/instance/inst-1", "ks-alice", body).status_code == 403
-        assert api.request("PUT", "/v1/instance/inst-1", "ks-admin", body).status_code == 201
+        body = {"tenant_id": tenant, "datastore": "file", "agent_url": agent.url}
+        assert api.request("PUT", "/v1/instance/inst-1", tokens["alice"], body).status_code == 403
+        assert api.request("PUT", "/v1/instance/inst-1", tokens["admin"], body).status_code == 201
 
-        resp = api.request("GET", "/v1/instance/inst-1/log", "ks-alice")
+        resp = api.request("GET", "/v1/instance/inst-1/log", tokens["alice"])
         assert resp.status_code == 200
         assert {e["name"] for e in resp.json()["logs"]} == {"app", "guest"}
         published = api.request(
-            "POST", "/v1/instance/inst-1/log", "ks-alice", {"name": "app", "publish": True}
+            "POST", "/v1/instance/inst-1/log", tokens["alice"], {"name": "app", "publish": True}
         )
         assert published.json()["log"]["published"] == 4
 
-        assert api.request("GET", "/v1/instance/inst-1/log", "ks-bob").status_code == 404
-        trove = api.request("GET", "/v1.0/tenant-a/instances/inst-1/log", "ks-alice")
+        assert api.request("GET", "/v1/instance/inst-1/log", tokens["bob"]).status_code == 404
+        trove = api.request("GET", f"/v1.0/{tenant}/instances/inst-1/log", tokens["alice"])
         assert trove.status_code == 200
 
         unknown = api.request("GET", "/v1/instance/inst-1/log", "not-a-keystone-token")
@@ -71,12 +68,15 @@ def test_keystone_tokens_are_validated_and_their_identity_trusted(tmp_path, keys
             "/v1/instance/inst-1/log",
             headers={
                 "X-Identity-Status": "Confirmed",
-                "X-Project-Id": "tenant-a",
+                "X-Project-Id": tenant,
                 "X-Roles": "admin",
             },
         )
         assert forged.status_code == 401
-        assert keystone.validations >= 3
+        # A token that Keystone has revoked, first seen after the revocation.
+        revoked = devkeystone.token(users["alice"])
+        devkeystone.revoke(revoked)
+        assert api.request("GET", "/v1/instance/inst-1/log", revoked).status_code == 401
     finally:
         agent.stop()
         api.stop()
