@@ -5,9 +5,12 @@ docs/rest-api.md from the OpenAPI document, like the etc/ samples
 (test_config_samples.py): change an option or a route, regenerate.
 """
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,3 +38,39 @@ def test_every_option_is_documented():
             name = getattr(group, "name", None) or group
             for opt in options:
                 assert f"#### [{name}] {opt.dest}\n" in text, f"[{name}] {opt.dest}"
+
+
+EXAMPLES = sorted((ROOT / "etc" / "examples").glob("*.conf"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_example_configurations_are_valid(example):
+    """Every option an example sets exists, and every value parses as its type."""
+    daemon = "guestagent" if example.name.startswith("guestagent") else "api"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "oslo_config.validator",
+            "--config-file",
+            str(ROOT / "etc" / "oslo-config-generator" / f"{daemon}.conf"),
+            "--input-file",
+            str(example),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    from oslo_config import cfg
+
+    module = importlib.import_module(f"{daemon}.opts")
+    conf = cfg.ConfigOpts()
+    module.register_opts(conf)
+    conf(["--config-file", str(example)], project="logsvc", default_config_files=[])
+    for group, options in module.list_opts():
+        name = getattr(group, "name", None) or group
+        section = conf if name == "DEFAULT" else conf[name]
+        for opt in options:
+            getattr(section, opt.dest)  # raises on a value of the wrong type
