@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: a real Swift, and the two storage backends."""
+"""Fixtures shared by every test: a real Swift, the two storage backends, and the
+API's three kinds of database."""
 
 import contextlib
 import os
@@ -11,6 +12,7 @@ import pytest
 from logsvc.devswift import DevSwift
 from logsvc.storage.file import FileStore
 from logsvc.storage.swift import SwiftAuth, SwiftRetry, SwiftStore
+from tests.databases import KINDS, temporary_database
 
 
 def _swift_workdir() -> str:
@@ -76,3 +78,10 @@ def store(request, tmp_path):
 def container():
     """A container name no other test uses."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(params=KINDS)
+def database_url(request, tmp_path):
+    """An empty database of each kind: SQLite, and the servers of 127.0.0.1."""
+    with temporary_database(request.param, tmp_path) as url:
+        yield url

@@ -11,3 +11,11 @@ def stack(tmp_path, devswift):
     s = Stack(tmp_path, devswift).start()
     yield s
     s.stop()
+
+
+@pytest.fixture
+def db_stack(tmp_path, devswift, database_url):
+    """The same, the API on each kind of database (SQLite, PostgreSQL, MariaDB)."""
+    s = Stack(tmp_path, devswift, api_sections={"database": {"connection": database_url}}).start()
+    yield s
+    s.stop()

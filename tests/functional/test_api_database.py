@@ -1,14 +1,14 @@
 """The API's database on SQLite, and on the PostgreSQL and MariaDB servers of
 127.0.0.1 where they answer (each test skips, saying why, where one does not).
 
-Each server test works in a temporary database of its own, dropped after.
+Each server test works in a temporary database of its own, dropped after
+(the `database_url` fixture of tests/conftest.py).
 """
 
 import concurrent.futures
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -21,35 +21,6 @@ from api.models import Base, Instance
 from logsvc.exceptions import Conflict
 from logsvc.logmodel import LogStatus, LogType, LogView
 from tests.processes import ini
-
-SERVERS = {
-    "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/", "postgres"),
-    "mariadb": ("mysql+pymysql://root@127.0.0.1:3306/", ""),
-}
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def database_url(request, tmp_path):
-    """A URL of an empty database of the kind the parameter names."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'api.sqlite'}"
-        return
-    base, admin_db = SERVERS[request.param]
-    name = f"logsvc_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base + admin_db, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as exc:
-        admin.dispose()
-        pytest.skip(f"{request.param} on 127.0.0.1 does not answer ({type(exc).__name__})")
-    try:
-        yield base + name
-    finally:
-        with admin.connect() as connection:
-            force = " WITH (FORCE)" if request.param == "postgresql" else ""
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
-        admin.dispose()
 
 
 @pytest.fixture

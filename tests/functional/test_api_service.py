@@ -8,7 +8,8 @@ from tests.helpers import realistic_lines
 LOG_KEYS = {"name", "type", "status", "published", "pending", "container", "prefix", "metafile"}
 
 
-def test_an_owner_lists_shows_enables_publishes_and_discards(stack):
+def test_an_owner_lists_shows_enables_publishes_and_discards(db_stack):
+    stack = db_stack
     stack.paths["small"].write_bytes(b"one\ntwo\n")
     resp = stack.logs(stack.alice)
     assert resp.status_code == 200, resp.text
@@ -112,7 +113,8 @@ def test_only_admins_register_and_delete_instances(stack):
     assert stack.api.request("GET", "/v1/instance/inst-new", stack.admin).status_code == 404
 
 
-def test_heartbeats_record_the_agent_and_its_logs(stack):
+def test_heartbeats_record_the_agent_and_its_logs(db_stack):
+    stack = db_stack
     stack.paths["small"].write_bytes(b"x\n")
     instance = stack.wait_for_heartbeat()
     assert instance["agent_version"] and instance["last_seen"]
@@ -236,7 +238,8 @@ def test_malformed_bodies_ids_and_content_types(stack):
     assert stack.api.request("GET", url, "lsv_not-a-token").status_code == 401
 
 
-def test_two_actions_on_one_log_at_once_the_second_is_refused(stack):
+def test_two_actions_on_one_log_at_once_the_second_is_refused(db_stack):
+    stack = db_stack
     import threading
 
     stack.paths["big"].write_bytes(realistic_lines(30000))  # ~3 MB in 16 KiB objects
