@@ -14,6 +14,9 @@ from logsvc.storage.file import FileStore
 from logsvc.storage.swift import SwiftAuth, SwiftRetry, SwiftStore
 from tests.databases import KINDS, temporary_database
 
+# devkeystone, keystone_swift, keystone_member: a real Keystone for any test.
+pytest_plugins = ["tests.keystone_fixtures"]
+
 
 def _swift_workdir() -> str:
     # Swift needs user xattrs; tmpfs has them on Linux 6.6+, and is faster.

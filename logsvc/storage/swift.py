@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 import requests
+from keystoneauth1 import exceptions as ksa_exceptions
 from swiftclient import client as swift_client
 from swiftclient.exceptions import ClientException
 from swiftclient.utils import LengthWrapper
@@ -26,6 +27,13 @@ from logsvc.exceptions import (
 from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectInfo, ObjectStore
 
 _PAGE = 10000
+# How swiftclient says, before any request, that its settings are incomplete.
+_CONFIGURATION_ERRORS = (
+    "No project name",
+    "No tenant specified",
+    "Unknown auth_version",
+    "Auth v3",
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +138,23 @@ class SwiftStore(ObjectStore):
     # --- errors -------------------------------------------------------------
 
     def _error(self, exc: Exception, what: str) -> StorageError:
+        # swiftclient turns Keystone's answers into ClientExceptions without a
+        # status, with keystoneauth's exception as their context.
+        cause = exc.__context__ if isinstance(exc, ClientException) else exc
+        if isinstance(cause, ksa_exceptions.Unauthorized):
+            return StorageAuthError(f"{what}: {self.description} refused our credentials (401)")
+        if isinstance(cause, ksa_exceptions.EndpointNotFound):
+            return StorageError(
+                f"{what}: the Keystone catalog of {self.description} has no object-store "
+                "endpoint (check [swift] region_name)"
+            )
+        if (
+            isinstance(exc, ClientException)
+            and exc.http_status is None
+            and cause is None
+            and exc.msg.startswith(_CONFIGURATION_ERRORS)
+        ):
+            return StorageError(f"{what}: {self.description}: {exc.msg}")
         if isinstance(exc, ClientException):
             status = exc.http_status
             if status == 404:
@@ -148,7 +173,12 @@ class SwiftStore(ObjectStore):
             f"{what}: {self.description} is unreachable ({type(exc).__name__})"
         )
 
-    _FAILURES = (ClientException, requests.RequestException, OSError)
+    _FAILURES = (
+        ClientException,
+        ksa_exceptions.ClientException,
+        requests.RequestException,
+        OSError,
+    )
 
     # --- operations ---------------------------------------------------------
 

@@ -12,7 +12,6 @@ import pytest
 from tests.processes import AgentProcess, ApiProcess
 
 # The fixtures of the real Keystone (a no-op once tests/conftest.py names them too).
-pytest_plugins = ["tests.keystone_fixtures"]
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from tests.functional import test_storage_contract as contract
 from tests.processes import free_port
 
 # The fixtures of the real Keystone (a no-op once tests/conftest.py names them too).
-pytest_plugins = ["tests.keystone_fixtures"]
 
 # Every contract test: those that take the `store` fixture, which this module
 # gives its own values.
@@ -84,11 +83,6 @@ def test_objects_land_in_the_projects_account(
     assert requests.get(url, headers={"X-Auth-Token": devkeystone.token(other)}).status_code == 403
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logsvc/storage/swift.py SwiftStore._error: swiftclient raises Keystone's 401 "
-    "as a ClientException without http_status, which is taken for an outage",
-)
 @pytest.mark.parametrize("how", ["password", "application-credential"])
 def test_wrong_credentials_are_an_auth_error(devkeystone, keystone_swift, keystone_member, how):
     if how == "password":
@@ -106,14 +100,7 @@ def test_wrong_credentials_are_an_auth_error(devkeystone, keystone_swift, keysto
     "how",
     [
         "password",
-        pytest.param(
-            "application-credential",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="logsvc/storage/swift.py: keystoneauth1's ConnectFailure is not among "
-                "SwiftStore._FAILURES and escapes as is",
-            ),
-        ),
+        "application-credential",
     ],
 )
 def test_keystone_unreachable_is_unavailable(how):
