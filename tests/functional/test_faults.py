@@ -1,4 +1,5 @@
-"""Faults during a publish, on real processes: the object store going away, rotation.
+"""Faults during a publish, on real processes: the object store going away (seen by the
+agent and through the API), rotation, revoked storage credentials.
 
 After each: no byte lost or duplicated, consistent figures, a clear error while
 the fault lasts, and recovery without anyone doing anything.
@@ -11,8 +12,9 @@ import uuid
 
 import pytest
 
+from tests.apistack import INSTANCE, TENANT, Stack
 from tests.conftest import running_swift, swift_store
-from tests.helpers import realistic_lines
+from tests.helpers import realistic_lines, wait_for
 from tests.processes import AgentProcess, swift_settings
 
 
@@ -149,3 +151,59 @@ def test_revoked_storage_credentials_are_a_clear_error_then_recover(tmp_path, ow
         assert published(agent) == b"before\nafter\n"
     finally:
         agent.stop()
+
+
+def test_through_the_api_swift_goes_away_in_a_publish_and_comes_back(tmp_path, own_swift):
+    """What a user sees: a clear 503 while the store is away, then a publish completes."""
+    stack = Stack(tmp_path, own_swift).start()
+    try:
+        first = realistic_lines(2000)
+        stack.paths["big"].write_bytes(first)
+        assert stack.post(stack.alice, {"name": "big", "publish": True}).status_code == 200
+        data = first + realistic_lines(30000, start=2000)
+        stack.paths["big"].write_bytes(data)
+        big = f"{INSTANCE}/file-big/"
+        before = sum(1 for _ in stack.store.list_objects(stack.container, big))
+        answers = {}
+        publishing = threading.Thread(
+            target=lambda: answers.update(
+                resp=stack.post(stack.alice, {"name": "big", "publish": True})
+            )
+        )
+        publishing.start()
+        wait_for(
+            lambda: sum(1 for _ in stack.store.list_objects(stack.container, big)) >= before + 10,
+            "ten objects of the publish stored",
+            timeout=60,
+        )
+        own_swift.stop_server("proxy")
+        publishing.join(120)
+        resp = answers["resp"]
+        assert resp.status_code == 503, resp.text
+        error = resp.json()["error"]
+        assert error["code"] == "storage_unavailable" and "unreachable" in error["message"]
+        shown = stack.api.request("GET", f"/v1/instance/{INSTANCE}", stack.alice).json()
+        assert shown["instance"]["task_state"] == "ACTIVE"  # the claim was given back
+        log = stack.post(stack.alice, {"name": "big"}).json()["log"]  # show: from the agent
+        # what was committed (the first publish, and checkpoints of this one, if any)
+        assert len(first) <= log["published"] < len(data)
+        assert log["published"] + log["pending"] == len(data)
+        assert log["status"] == "Partial"
+        trove = stack.api.request(
+            "POST",
+            f"/v1.0/{TENANT}/instances/{INSTANCE}/log",
+            stack.alice,
+            {"name": "big", "publish": True},
+        )
+        assert trove.status_code == 503 and set(trove.json()) == {"serviceUnavailable"}
+        assert "Traceback" not in trove.text + resp.text
+    finally:
+        own_swift.start_server("proxy")
+    try:
+        resp = stack.post(stack.alice, {"name": "big", "publish": True})
+        assert resp.status_code == 200, resp.text
+        log = resp.json()["log"]
+        assert (log["status"], log["published"], log["pending"]) == ("Published", len(data), 0)
+        assert stack.published("big") == data
+    finally:
+        stack.stop()
