@@ -1,20 +1,23 @@
 """Load benchmark of the API: many instances, several agents, a mix of actions.
 
 Starts logsvc-api (gunicorn, gthread workers, the `token` strategy; SQLite by
-default, any SQLAlchemy URL with ``--database``), several agents (datastore
-`file`, logs `general` and `slow_query` that a writer thread of this script
-keeps appending realistic lines to) and, unless ``--store file``, a real
-Swift from the PyPI package. It registers ``--instances`` instances (1,000 by
-default) spread over ten tenants; instance *i* is served by agent
-*i mod --agents*, so that every instance answers while only a few agent
-processes run (an agent serves whichever instance the API names: the instance
-id is not part of the signed agent request). Then ``--clients`` threads (32),
-each with its own keep-alive session and its tenant's token, pick an instance
-at random and ask, for ``--seconds`` (60):
+default, any SQLAlchemy URL with ``--database``), ``--agents`` agents (4;
+datastore `file`, logs `general` and `slow_query` that a writer thread of
+this script keeps appending realistic lines to) and, unless ``--store file``,
+a real Swift from the PyPI package. It registers ``--instances`` instances
+(1,000 by default) spread over ten tenants. An agent serves one instance
+(the API's requests are signed for the instance they are about), so the
+first ``--agents`` instances have a running agent and the others are
+registered beside them: they fill the database and the listings, and are
+asked about through the instance routes only. Then ``--clients`` threads
+(32), each with its own keep-alive session, ask for ``--seconds`` (60), each
+request with the token of the instance's tenant:
 
-- log-list (``GET /v1/instance/<id>/log``), 60 % of the requests;
-- log-show (``POST ... {"name": ...}``), 30 %;
-- log-publish (``POST ... {"name": ..., "publish": true}``), 10 %.
+- log-list (``GET /v1/instance/<id>/log``) of an instance with an agent, 50 %;
+- log-show (``POST ... {"name": ...}``), 25 %;
+- log-publish (``POST ... {"name": ..., "publish": true}``), 10 %;
+- instance-show (``GET /v1/instance/<id>``) of any instance, 10 %;
+- instance-list (``GET /v1/instance``: the tenant's hundred), 5 %.
 
 It prints, per action and in all: requests, throughput, p50 and p99 latency,
 the status codes seen, and the error count (target 0). An error is a
@@ -50,7 +53,14 @@ from tests.processes import AgentProcess, ApiProcess, swift_settings
 
 TENANTS = 10
 LOGS = ("general", "slow_query")
-MIX = (("list", 60), ("show", 30), ("publish", 10))
+MIX = (
+    ("list", 50),
+    ("show", 25),
+    ("publish", 10),
+    ("instance-show", 10),
+    ("instance-list", 5),
+)
+PARKED_AGENT = "http://127.0.0.1:9"  # where the instances without a running agent point
 
 
 def register(api: ApiProcess, admin: str, count: int, agents: list[AgentProcess]) -> None:
@@ -62,7 +72,7 @@ def register(api: ApiProcess, admin: str, count: int, agents: list[AgentProcess]
             json={
                 "tenant_id": f"tenant-{i % TENANTS}",
                 "datastore": "file",
-                "agent_url": agents[i % len(agents)].url,
+                "agent_url": agents[i].url if i < len(agents) else PARKED_AGENT,
             },
             timeout=60,
         )
@@ -79,7 +89,9 @@ def writer(paths: list[Path], stop: threading.Event, rate: int) -> None:
         stop.wait(0.1)
 
 
-def drive(api_url: str, tokens: list[str], instances: int, clients: int, seconds: float) -> dict:
+def drive(
+    api_url: str, tokens: list[str], instances: int, agents: int, clients: int, seconds: float
+) -> dict:
     results: dict[str, list[tuple[float, int]]] = collections.defaultdict(list)
     failures: list[str] = []
     lock = threading.Lock()
@@ -93,19 +105,23 @@ def drive(api_url: str, tokens: list[str], instances: int, clients: int, seconds
         mine: list[tuple[str, float, int]] = []
         start.wait()
         while time.perf_counter() < stop_at[0]:
-            i = rng.randrange(instances)
             action = rng.choice(actions)
-            url = f"{api_url}/v1/instance/load-{i:04d}/log"
+            i = rng.randrange(instances if action.startswith("instance") else agents)
+            url = f"{api_url}/v1/instance/load-{i:04d}"
             headers = {"X-Auth-Token": tokens[i % TENANTS]}
             body = {"name": rng.choice(LOGS)}
             if action == "publish":
                 body["publish"] = True
             t0 = time.perf_counter()
             try:
-                if action == "list":
+                if action == "instance-list":
+                    resp = session.get(f"{api_url}/v1/instance", headers=headers, timeout=120)
+                elif action == "instance-show":
                     resp = session.get(url, headers=headers, timeout=120)
+                elif action == "list":
+                    resp = session.get(url + "/log", headers=headers, timeout=120)
                 else:
-                    resp = session.post(url, json=body, headers=headers, timeout=120)
+                    resp = session.post(url + "/log", json=body, headers=headers, timeout=120)
                 code = resp.status_code
                 if code not in (200, 409) and len(failures) < 10:
                     with lock:
@@ -132,6 +148,8 @@ def drive(api_url: str, tokens: list[str], instances: int, clients: int, seconds
 
 
 def figures(samples: list[tuple[float, int]], elapsed: float) -> str:
+    if not samples:
+        return "no requests"
     latencies = sorted(latency for latency, _ in samples)
     codes = collections.Counter(code for _, code in samples)
     errors = sum(n for code, n in codes.items() if code not in (200, 409))
@@ -178,6 +196,8 @@ def main() -> int:
     parser.add_argument("--append-rate", type=int, default=200_000, help="bytes/s, all logs")
     parser.add_argument("--workdir", default="/tmp/logsvc-bench-swift")
     args = parser.parse_args()
+    if args.instances < args.agents:
+        parser.error("--instances must be at least --agents (each agent serves one instance)")
 
     swift = None
     kept = False
@@ -241,8 +261,8 @@ def main() -> int:
             appender = threading.Thread(target=writer, args=(every, stop, args.append_rate))
             appender.start()
             before = [usage(agent) for agent in agents]
-            drive(api.url, tokens, args.instances, args.clients, 2)  # warm up
-            run = drive(api.url, tokens, args.instances, args.clients, args.seconds)
+            drive(api.url, tokens, args.instances, args.agents, args.clients, 2)  # warm up
+            run = drive(api.url, tokens, args.instances, args.agents, args.clients, args.seconds)
             after = [usage(agent) for agent in agents]
             stop.set()
             appender.join()
@@ -276,8 +296,8 @@ def main() -> int:
         f"{args.clients} clients for {elapsed:.0f} s"
     )
     for action, _ in MIX:
-        print(f"  {action:8s} {figures(run['results'][action], elapsed)}")
-    print(f"  {'all':8s} {figures(everything, elapsed)}")
+        print(f"  {action:13s} {figures(run['results'][action], elapsed)}")
+    print(f"  {'all':13s} {figures(everything, elapsed)}")
     for line in run["failures"]:
         print(f"  failure: {line}")
     for n, ((rss0, fds0), (rss1, fds1)) in enumerate(zip(before, after, strict=True)):
