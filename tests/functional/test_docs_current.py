@@ -6,6 +6,7 @@ docs/rest-api.md from the OpenAPI document, like the etc/ samples
 """
 
 import importlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -74,3 +75,30 @@ def test_example_configurations_are_valid(example):
         section = conf if name == "DEFAULT" else conf[name]
         for opt in options:
             getattr(section, opt.dest)  # raises on a value of the wrong type
+
+
+def test_links_between_docs_resolve():
+    """Every relative link of README.md and docs/*.md names a file, and a heading there."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from gen_docs import github_anchor
+
+    def prose(path: Path) -> str:
+        return re.sub(r"```.*?```", "", path.read_text(), flags=re.S)
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    headings = {
+        page: {github_anchor(h) for h in re.findall(r"^#+ (.*)$", prose(page), re.M)}
+        for page in pages
+    }
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)\s]+)\)", prose(page)):
+            if re.match(r"^[a-z]+:", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{page.name}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in headings.get(linked, ()):
+                broken.append(f"{page.name}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
