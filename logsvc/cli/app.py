@@ -93,6 +93,19 @@ class LogsvcApp(App):
         )
         return parser
 
+    def configure_logging(self) -> None:
+        super().configure_logging()
+        # swiftclient logs each failed request (a curl line, headers, an HTML
+        # body) at ERROR; the error we raise from it says it in one line.
+        logging.getLogger("swiftclient").setLevel(logging.CRITICAL)
+        if self.options.debug:
+            # --debug: every call to the API and the object store on stderr (ours
+            # only: other libraries' debug lines may carry credentials).
+            handler = logging.StreamHandler(self.stderr)
+            handler.setLevel(logging.DEBUG)
+            handler.setFormatter(logging.Formatter("DEBUG %(name)s: %(message)s"))
+            logging.getLogger("logsvc").addHandler(handler)
+
     def initialize_app(self, argv):
         if not argv:  # no interactive shell: a command is expected
             self.print_help_if_requested()

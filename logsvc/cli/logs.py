@@ -9,11 +9,6 @@ LIST_COLUMNS = ("Name", "Type", "Status", "Published", "Pending", "Container", "
 SHOW_FIELDS = ("name", "type", "status", "published", "pending", "container", "prefix", "metafile")
 
 
-def _cell(value):
-    # The spec's tables print None for a log not published yet.
-    return "None" if value is None else value
-
-
 class LogList(Lister):
     """The logs of an instance (spec: log-list)."""
 
@@ -30,7 +25,8 @@ class LogList(Lister):
                 f"this is the last known state ({logs.last_seen or 'time unknown'})\n"
             )
         rows = [
-            (v.name, v.type, v.status, v.published, v.pending, _cell(v.container), v.prefix or "")
+            # None stays None: tables print it as the spec's do, -f json as null.
+            (v.name, v.type, v.status, v.published, v.pending, v.container, v.prefix)
             for v in logs
         ]
         return LIST_COLUMNS, rows
@@ -50,7 +46,7 @@ class _OneLog(ShowOne):
 
     def take_action(self, args):
         view = self.act(args).to_dict()
-        return SHOW_FIELDS, [_cell(view[f]) for f in SHOW_FIELDS]
+        return SHOW_FIELDS, [view[f] for f in SHOW_FIELDS]
 
 
 class LogShow(_OneLog):

@@ -150,6 +150,12 @@ class Client:
     def _action(self, instance: Any, log: str, **flags: bool) -> LogView:
         body = {"name": log, **{k: True for k, v in flags.items() if v}}
         data = self._request("POST", f"/v1/instance/{instance_id(instance)}/log", body)
+        if data.get("stale"):
+            LOG.warning(
+                "warning: %s; this is the log's last known state (%s)",
+                data.get("reason") or "the agent is unreachable",
+                data.get("last_seen") or "time unknown",
+            )
         return LogView.from_dict(data["log"])
 
     def log_show(self, instance: Any, log: str) -> LogView:

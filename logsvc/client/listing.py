@@ -194,6 +194,13 @@ def take_snapshot(store: ObjectStore, container: str, prefix: str, metafile: str
     if raw is not None and figures is None:
         LOG.warning("%s/%s is not a metafile logsvc wrote; ignored", container, metafile)
     objects = log_objects(listing, prefix, figures)
+    LOG.debug(
+        "listed %s/%s: %d objects, metafile %s",
+        container,
+        prefix,
+        len(objects),
+        "found" if raw is not None else "absent",
+    )
     return Snapshot(tuple(objects), tuple(find_gaps(objects, figures)), figures)
 
 

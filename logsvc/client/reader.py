@@ -28,6 +28,7 @@ that the reader keeps until it is closed.
 import contextlib
 import copy
 import functools
+import logging
 import os
 import tempfile
 from collections import deque
@@ -41,6 +42,8 @@ from logsvc.client.listing import Gap, LogObject, Snapshot, take_snapshot
 from logsvc.client.readahead import ordered_chunks, ordered_results
 from logsvc.exceptions import ObjectNotFound
 from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectStore
+
+LOG = logging.getLogger(__name__)
 
 #: A guess of a line's length before any is seen, to size the first range read
 #: at the end of the log: generous for most database logs, so that one read
@@ -294,6 +297,7 @@ class LogReader:
     def _fetch(self, obj: LogObject, start: int, end: int, gaps: list[Gap]) -> Iterator[bytes]:
         """``[start, end)`` of `obj`, in chunks; what has expired meanwhile becomes a gap."""
         pos = start
+        LOG.debug("GET %s/%s bytes %d-%d", self.container, obj.name, start, end - 1)
         try:
             if start == 0 and end == obj.size:
                 _, chunks = self.store.stream_object(self.container, obj.name, DEFAULT_READ_CHUNK)
@@ -375,6 +379,7 @@ class _BackwardRanges:
 
     def read(self, size: int) -> bytes:
         size = min(size, self.lo)
+        LOG.debug("GET %s/%s the %d bytes before %d", self.container, self.obj.name, size, self.lo)
         if self.lo == self.obj.size:
             # a suffix range: the object's end, whatever its size now
             headers, piece = self.store.get_object(self.container, self.obj.name, start=-size)

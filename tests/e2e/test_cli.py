@@ -56,7 +56,10 @@ def test_list_show_and_the_spec_tables(stack, env):
         "guest": rows[[r["Name"] for r in rows].index("guest")]["Status"],
         "small": "Disabled",
     }
-    assert all(r["Container"] == "None" for r in rows if r["Published"] == 0)
+    # machine-readable output says null where the table prints the spec's None
+    assert all(r["Container"] is None for r in rows if r["Published"] == 0)
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[3:-1]]
+    assert all(row[5] == "None" for row in cells if row[3] == "0")
     shown = run(env, "log-show", INSTANCE, "small", "-f", "value", "-c", "status").stdout
     assert shown == b"Disabled\n"
 
@@ -78,7 +81,7 @@ def test_enable_publish_disable_discard(stack, env):
     assert (log["status"], log["published"]) == ("Disabled", 14)
     assert stack.published("small") == b"one\ntwo\nthree\n"
     log = json.loads(run(env, "log-discard", INSTANCE, "small", "-f", "json").stdout)
-    assert (log["published"], log["container"], log["prefix"]) == (0, "None", "None")
+    assert (log["published"], log["container"], log["prefix"]) == (0, None, None)
 
 
 @pytest.fixture
@@ -131,7 +134,9 @@ def test_save_writes_the_exact_bytes(stack, env, tmp_path):
         (("log-show", INSTANCE, "nope"), {}, "no log named 'nope'"),
         (("log-show", INSTANCE, "hidden"), {}, "no log named 'hidden'"),
         (("log-enable", INSTANCE, "guest"), {}, "SYS log"),
-        (("log-list", INSTANCE), {"LOGSVC_TOKEN": "not-a-token"}, ""),
+        (("log-list", INSTANCE), {"LOGSVC_TOKEN": "not-a-token"}, "the token is not valid"),
+        (("log-tail", INSTANCE, "big"), {"OS_PASSWORD": "wrong"}, "refused our credentials"),
+        (("log-save", INSTANCE, "big", "--file", "/nonexistent/dir/big.log"), {}, "big.log"),
         (("log-list", INSTANCE), {"LOGSVC_URL": "http://127.0.0.1:9"}, "cannot reach the API"),
         (("log-list", INSTANCE), {"LOGSVC_URL": ""}, "the API's URL is needed"),
         (("log-tail", INSTANCE, "small"), {}, "nothing published yet"),
@@ -139,12 +144,46 @@ def test_save_writes_the_exact_bytes(stack, env, tmp_path):
     ],
 )
 def test_every_error_is_one_clear_line(stack, env, args, changes, message):
+    if args[0] in ("log-tail", "log-save") and args[2] == "big":
+        stack.paths["big"].write_bytes(b"published\n")
+        run(env, "log-publish", INSTANCE, "big")
     proc = run({**env, **changes}, *args, check=False)
     assert proc.returncode != 0
     err = proc.stderr.decode()
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 or args == ("log-list",), err
     assert message in err
+
+
+def test_errors_of_a_busy_log_and_of_an_agent_out_of_reach(stack, env):
+    import threading
+
+    stack.paths["big"].write_bytes(realistic_lines(30000))  # ~3 MB in 16 KiB objects
+    first = threading.Thread(target=run, args=(env, "log-publish", INSTANCE, "big"))
+    first.start()
+    while not list(stack.store.list_objects(stack.container, f"{INSTANCE}/file-big/")):
+        pass
+    busy = run(env, "log-publish", INSTANCE, "big", check=False)
+    first.join()
+    assert busy.returncode != 0 and b"busy" in busy.stderr
+    assert len(busy.stderr.strip().splitlines()) == 1
+    stack.agent.stop()
+    down = run(env, "log-publish", INSTANCE, "big", check=False)
+    assert down.returncode != 0 and b"unreachable" in down.stderr
+    assert len(down.stderr.strip().splitlines()) == 1
+    # what is published stays readable: the last known state says where
+    tail = run(env, "log-tail", INSTANCE, "big", "--lines", "1")
+    assert tail.stdout == stack.paths["big"].read_bytes().splitlines(keepends=True)[-1]
+    assert b"last known state" in tail.stderr
+
+
+def test_debug_shows_each_call_but_no_secret(stack, env):
+    stack.paths["small"].write_bytes(b"x\n")
+    run(env, "log-publish", INSTANCE, "small")
+    err = run(env, "--debug", "log-tail", INSTANCE, "small").stderr.decode()
+    assert f"POST /v1/instance/{INSTANCE}/log -> 200" in err
+    assert f"GET {stack.container}/{INSTANCE}/file-small/log-" in err
+    assert env["LOGSVC_TOKEN"] not in err and env["OS_PASSWORD"] not in err
 
 
 def test_another_tenants_instance_looks_like_no_instance(stack, env):
