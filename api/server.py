@@ -41,6 +41,13 @@ server_opts = [
         help="Threads per worker: requests each worker serves at once (a publish "
         "occupies one while the agent works).",
     ),
+    cfg.ListOpt(
+        "forwarded_allow_ips",
+        default=["127.0.0.1", "::1"],
+        help="Addresses of the TLS-terminating proxies whose X-Forwarded-Proto and "
+        "X-Forwarded-For headers are trusted (gunicorn's forwarded_allow_ips); '*' "
+        "trusts every peer, only right when nothing else can reach the API.",
+    ),
     cfg.IntOpt(
         "graceful_timeout",
         default=30,
@@ -86,6 +93,7 @@ class ApiServer(BaseApplication):
             # loop keeps beating while a long publish runs in one of its threads.
             "timeout": 60,
             "graceful_timeout": api.graceful_timeout,
+            "forwarded_allow_ips": ",".join(api.forwarded_allow_ips),
             "keepalive": 5,
             "proc_name": "logsvc-api",
             "accesslog": None,

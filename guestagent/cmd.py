@@ -51,6 +51,11 @@ cli_opts = [
 
 def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
     opts.register_opts(conf)
+    # The agent's log is the published log `guest`: swiftclient's line for each
+    # request would make every publish write more to publish.
+    oslo_logging.set_defaults(
+        default_log_levels=[*oslo_logging.get_default_log_levels(), "swiftclient=WARN"]
+    )
     oslo_logging.register_options(conf)
     conf.register_cli_opts(cli_opts)
     conf(argv, project="logsvc", prog=PROG, version=logsvc.__version__)

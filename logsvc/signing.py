@@ -224,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import json
     import os
+    import sys
     from urllib.parse import urlsplit
 
     import requests
@@ -248,8 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     headers = sign(secret, args.method, path, body, instance=args.instance)
     if body:
         headers["Content-Type"] = "application/json"
-    resp = requests.request(args.method, args.url, data=body, headers=headers, timeout=600)
-    print(json.dumps(resp.json(), indent=2) if resp.content else resp.status_code)
+    try:
+        resp = requests.request(args.method, args.url, data=body, headers=headers, timeout=600)
+    except requests.RequestException as exc:
+        print(f"cannot reach {url.scheme}://{url.netloc}: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    try:
+        print(json.dumps(resp.json(), indent=2))
+    except ValueError:
+        print(f"{resp.status_code} {resp.reason}: {resp.text[:200]}")
     return 0 if resp.ok else 1
 
 

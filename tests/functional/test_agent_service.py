@@ -221,3 +221,13 @@ def test_serving_needs_a_shared_secret(tmp_path):
     with pytest.raises(RuntimeError, match="exited with 2"):
         agent.start()
     assert "shared_secret is required" in (tmp_path / "agent.stderr").read_text()
+
+
+def test_the_agents_log_keeps_swiftclients_requests_out(agent):
+    # The agent's log is the published log `guest`: a line per request would
+    # make each publish write more to publish.
+    agent.paths["small"].write_bytes(b"x\n")
+    agent.act("small", publish=True)  # its first GET of the metafile answers 404
+    agent.act("guest", publish=True)
+    log = (agent.dir / "agent.log").read_text()
+    assert "REQ: curl" not in log and "RESP STATUS" not in log
