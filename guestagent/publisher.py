@@ -399,16 +399,16 @@ class _Run:
         self.report.rotation = reason
         if self.p.settings.rotation_policy == "keep":
             rotated = rotated_files(self.p.source.path, self.state, log.ino)
-            if not rotated:
+            if not rotated or not rotated[0].continues:
                 self.report.lost_tail = True
                 LOG.warning(
                     "log %s: no rotated copy of the file was found; what was written to it "
                     "after the last publish, if anything, is not published",
                     self.p.name,
                 )
-            for index, old in enumerate(rotated):
+            for old in rotated:
                 with OpenLog(old.path) as old_log:
-                    if index:
+                    if not old.continues:
                         self.state = _next_generation(self.state, old_log.ino)
                     self.publish_file(old_log, final=True)
                     self.report.bytes_read += old_log.bytes_read

@@ -48,6 +48,9 @@ def _content_mismatch(state: LogState, log: OpenLog) -> str | None:
 class RotatedFile:
     path: str
     start: int  # how much of it is published already
+    # The file that was being published: its generation goes on at `start`.
+    # Every other rotated file is a generation of its own.
+    continues: bool = False
 
 
 def rotated_files(path: str, state: LogState, current_ino: int) -> list[RotatedFile]:
@@ -55,8 +58,9 @@ def rotated_files(path: str, state: LogState, current_ino: int) -> list[RotatedF
 
     First the file that was being published (found by inode after a rename, or
     by content after copytruncate), from the published offset on; then every
-    rotated file newer than it, whole. Empty when that file cannot be found
-    (deleted, or compressed): its unpublished tail is lost.
+    rotated file newer than it, whole. When that file cannot be found
+    (deleted, or compressed), its unpublished tail is lost: then the rotated
+    files written to since the last publish, whole.
     """
     directory, base = os.path.split(path)
     candidates = []
@@ -80,10 +84,13 @@ def rotated_files(path: str, state: LogState, current_ino: int) -> list[RotatedF
     candidates.sort()
     origin = _find_origin(state, candidates)
     if origin is None:
-        return []
+        if state.last_publish is None:
+            return []
+        since = state.last_publish * 1e9
+        return [RotatedFile(full, 0) for (mtime, _), full, _ in candidates if mtime > since]
     key = next(c[0] for c in candidates if c[1] == origin)
     newer = [RotatedFile(full, 0) for k, full, _ in candidates if k > key]
-    return [RotatedFile(origin, state.offset), *newer]
+    return [RotatedFile(origin, state.offset, continues=True), *newer]
 
 
 def _find_origin(state: LogState, candidates: list) -> str | None:

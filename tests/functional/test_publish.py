@@ -429,6 +429,24 @@ def test_two_rotations_between_publishes(store, tmp_path):
             assert len({g for g, _ in log.positions()}) == 3
 
 
+def test_newer_rotated_files_are_kept_when_the_published_one_is_gone(store, tmp_path):
+    log = LogHarness(store, tmp_path, policy="keep")
+    first = BANNER + b"first file\n" * 5
+    log.write(first)
+    log.publish()
+    os.rename(log.path, str(log.path) + ".1")
+    second = BANNER + b"second file\n" * 4
+    log.write(second)
+    os.rename(str(log.path) + ".1", str(log.path) + ".2")
+    os.unlink(str(log.path) + ".2")  # compressed away: no longer readable as the log
+    os.rename(log.path, str(log.path) + ".1")
+    third = BANNER + b"third file\n" * 3
+    log.write(third)
+    report = log.publish()
+    assert report.lost_tail  # whatever the first file got after its publish is gone...
+    assert log.published_bytes() == first + second + third  # ...but not the second file
+
+
 def test_the_rotated_status_and_pending_before_the_publish(store, tmp_path):
     log = LogHarness(store, tmp_path, policy="keep")
     log.write(b"a\n" * 10)
