@@ -188,6 +188,8 @@ class Publisher:
 
     def figures(self) -> Figures:
         state = self.state()
+        if self._moved(state):
+            state = LogState(last_publish=state.last_publish, last_error=state.last_error)
         pending, rotated, problem = 0, False, None
         try:
             if self.source.path and stat_file(self.source.path) is not None:
@@ -218,6 +220,10 @@ class Publisher:
     def discard(self) -> PublishReport:
         """Delete everything published of the log; the next publish starts over."""
         return self._locked(_Run.discard)
+
+    def _moved(self, state: LogState) -> bool:
+        """Whether the log was published into another container than the configured one."""
+        return state.container is not None and state.container != self.location.container
 
     def recover(self) -> LogState:
         """Make sure the log has a local state, from the metafile when it is gone."""
@@ -344,6 +350,23 @@ class _Run:
     # --- the two actions ---------------------------------------------------------
 
     def publish(self) -> None:
+        if self.p._moved(self.state):
+            # guest_log_container_name changed: the new container gets the whole
+            # log; what the old one holds stays there until it expires.
+            LOG.warning(
+                "log %s: published into container %s until now, %s from now on: "
+                "publishing it from the start",
+                self.p.name,
+                self.state.container,
+                self.p.location.container,
+            )
+            self.save(
+                LogState(
+                    generation=self.state.generation + 1,
+                    enabled=self.state.enabled,
+                    switch=self.state.switch,
+                )
+            )
         self.settle()
         path = self.p.source.path
         if not path:
@@ -479,6 +502,7 @@ class _Run:
             header_len=header_len,
             tail_digest=log.fingerprint(offset),
             inflight=inflight,
+            container=self.p.location.container,
         )
 
     def delete_objects(self, doomed, marker: str = "", prefix: str = "") -> int:

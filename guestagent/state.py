@@ -35,6 +35,7 @@ class LogState:
     that was published from. `inflight` is the start offset of an upload that
     has not been committed (objects at or past it may be half-written);
     `purge_below` asks for every generation below it to be deleted.
+    `container` is where they were published.
     """
 
     generation: int = 1
@@ -48,6 +49,8 @@ class LogState:
     last_object: str | None = None
     inflight: int | None = None
     purge_below: int = 0
+    # Where the objects are (None: not recorded; the configured container).
+    container: str | None = None
     # Owned by the datastore layer: the log's switch, where the agent keeps it.
     enabled: bool | None = None
     switch: dict[str, Any] = field(default_factory=dict)

@@ -272,6 +272,23 @@ def test_a_store_outage_mid_publish_then_recovery(store, tmp_path):
     assert log.state().last_error is None
 
 
+def test_a_new_container_gets_the_whole_log(store, tmp_path):
+    import dataclasses
+
+    log = LogHarness(store, tmp_path)
+    log.write(BASE)
+    log.publish()
+    before = log.location
+    log.location = dataclasses.replace(before, container=before.container + "-new")
+    log.append(NEW)  # guest_log_container_name changed, and the agent restarted
+    figures = log.publisher().figures()
+    assert (figures.published, figures.pending) == (0, len(BASE + NEW))
+    log.publish()
+    assert log.published_bytes() == BASE + NEW
+    kept = store.list_objects(before.container, before.prefix)
+    assert b"".join(store.get_object(before.container, o.name)[1] for o in kept) == BASE
+
+
 def test_the_state_directory_is_rebuilt_from_the_metafile(store, tmp_path):
     log = LogHarness(store, tmp_path)
     log.write(BASE)
