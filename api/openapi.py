@@ -192,7 +192,8 @@ _MEANINGS = {
     403: "Not allowed by the policy",
     404: "No such instance (or not the caller's) or log, or no such URL",
     405: "Method not allowed on this URL",
-    409: "An action on the same log is running",
+    409: "An action on the same log is running, or the log's file or its datastore does "
+    "not allow the action (the message says which)",
     413: "Body too large",
     415: "Body not sent as application/json",
     500: "Internal error",

@@ -146,4 +146,8 @@ class PublishError(LogsvcError):
 
 
 class DatastoreError(LogsvcError):
-    """The datastore refused to switch a log, or could not be reached."""
+    """The datastore could not be reached."""
+
+
+class DatastoreRefused(DatastoreError):
+    """The datastore answered, and refused to do what was asked (a privilege missing, say)."""

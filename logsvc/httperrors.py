@@ -22,6 +22,7 @@ _STATUS: dict[type[Exception], int] = {
     exc.LogBusy: 409,
     exc.LogFileMissing: 409,
     exc.LogFileUnreadable: 409,
+    exc.DatastoreRefused: 409,
     exc.DatastoreError: 503,
     exc.StorageError: 503,
     exc.StateError: 503,

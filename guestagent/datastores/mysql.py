@@ -20,7 +20,7 @@ from oslo_config import cfg
 from guestagent.datastores.base import Datastore
 from guestagent.publisher import LogSource
 from guestagent.state import StateStore
-from logsvc.exceptions import DatastoreError
+from logsvc.exceptions import DatastoreError, DatastoreRefused
 from logsvc.logmodel import LogType
 
 LOG = logging.getLogger(__name__)
@@ -49,6 +49,11 @@ _SWITCHES = {
     "general": ("general_log", "general_log_file"),
     "slow_query": ("slow_query_log", "slow_query_log_file"),
 }
+
+
+# Client errors that mean the connection was lost, not that a statement was refused:
+# CR_SERVER_GONE_ERROR, CR_SERVER_LOST.
+_LOST = (2006, 2013)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
@@ -113,8 +118,12 @@ class MySQLDatastore(Datastore):
                     cur.execute(sql, params)
                     rows = list(cur.fetchall())
                 return rows
+        except pymysql.OperationalError as exc:
+            if exc.args and exc.args[0] in _LOST:
+                raise DatastoreError(f"the MySQL server went away: {_reason(exc)}") from None
+            raise DatastoreRefused(f"the MySQL server refused: {_reason(exc)}") from None
         except pymysql.MySQLError as exc:
-            raise DatastoreError(f"the MySQL server refused: {_reason(exc)}") from None
+            raise DatastoreRefused(f"the MySQL server refused: {_reason(exc)}") from None
         finally:
             conn.close()
 

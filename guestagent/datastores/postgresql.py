@@ -20,7 +20,7 @@ from psycopg import sql
 from guestagent.datastores.base import Datastore
 from guestagent.publisher import LogSource
 from guestagent.state import LogState, StateStore
-from logsvc.exceptions import DatastoreError
+from logsvc.exceptions import DatastoreError, DatastoreRefused
 from logsvc.logmodel import LogType, RestartState
 
 postgresql_group = cfg.OptGroup("postgresql", title="The local PostgreSQL server")
@@ -102,8 +102,10 @@ class PostgreSQLDatastore(Datastore):
                     cur.execute(statement)
                     rows = cur.fetchall() if cur.description else []
             return rows
+        except psycopg.OperationalError as exc:
+            raise DatastoreError(f"the PostgreSQL server went away: {_reason(exc)}") from None
         except psycopg.Error as exc:
-            raise DatastoreError(f"the PostgreSQL server refused: {_reason(exc)}") from None
+            raise DatastoreRefused(f"the PostgreSQL server refused: {_reason(exc)}") from None
         finally:
             conn.close()
 

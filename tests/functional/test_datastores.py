@@ -115,8 +115,10 @@ def test_mysql_general_and_slow_query_logs(mysql_server, tmp_path, devswift):
         assert agent.logs()["general"]["status"] != "Disabled"
         query("SET GLOBAL slow_query_log = OFF")  # switched by hand behind the agent's back
         assert agent.logs()["slow_query"]["status"] == "Disabled"
+        assert agent.act("slow_query", enable=True)["status"] != "Disabled"
 
         assert agent.act("general", disable=True)["status"] == "Disabled"
+        assert agent.act("slow_query", disable=True)["status"] == "Disabled"
         after = uuid.uuid4().hex
         query(f"SELECT 'after {after}'", f"SELECT SLEEP(0.3), 'after {after}'")
         for name in ("general", "slow_query"):
@@ -126,6 +128,30 @@ def test_mysql_general_and_slow_query_logs(mysql_server, tmp_path, devswift):
         assert error["published"] > 0
     finally:
         agent.stop()
+
+
+def test_mysql_refusing_the_switch_is_a_clear_error(mysql_server, tmp_path):
+    user, password = f"logsvc_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    query(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")  # no privilege at all
+    agent = AgentProcess(
+        tmp_path,
+        {
+            "agent": {"datastore": "mysql"},
+            "storage": {"backend": "file", "file_root": tmp_path / "objects"},
+            "mysql": {"user": user, "password": password, "log_dir": mysql_server},
+        },
+    ).start()
+    try:
+        resp = agent.request("POST", "/v1/logs/slow_query", {"admin": True, "enable": True})
+        assert resp.status_code == 409, resp.text
+        error = resp.json()["error"]
+        assert error["code"] == "datastore_refused"
+        assert "MySQL server refused" in error["message"] and "denied" in error["message"]
+        assert password not in resp.text
+        assert agent.logs()["slow_query"]["status"] == "Disabled"
+    finally:
+        agent.stop()
+        query(f"DROP USER '{user}'@'%'")
 
 
 def test_mysql_unreachable_is_a_clear_error(tmp_path):
