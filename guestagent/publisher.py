@@ -237,6 +237,7 @@ class Publisher:
             try:
                 action(run)
             except LogsvcError as exc:
+                _name_the_log(exc, self.name)
                 run.record_error(exc)
                 raise
             finally:
@@ -557,6 +558,13 @@ class _Run:
         with contextlib.suppress(StateError):
             self.p.states.save(self.p.name, self.committed.replace(last_error=exc.message))
         LOG.warning("log %s: %s", self.p.name, exc.message)
+
+
+def _name_the_log(exc: LogsvcError, name: str) -> None:
+    """Say which log failed, in the error's message, unless it says so already."""
+    if f"log {name!r}" not in exc.message:
+        exc.message = f"log {name!r}: {exc.message}"
+        exc.args = (exc.message,)
 
 
 def _next_generation(state: LogState, ino: int) -> LogState:

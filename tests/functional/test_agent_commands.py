@@ -154,6 +154,8 @@ def test_kill_9_during_a_publish_then_publish_again(agent, kill_after_objects):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    shown = json.loads(agent.run("show", "app").stdout)["log"]
+    assert shown["published"] < len(data), "the kill should land in the middle of the publish"
     agent.path.write_bytes(data + b"appended after the crash\n")
     agent.run("publish", "app")
     assert agent.published() == data + b"appended after the crash\n"

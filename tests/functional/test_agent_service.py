@@ -156,7 +156,10 @@ def test_kill_9_in_a_publish_then_restart(agent):
         time.sleep(0.02)
     agent.kill()
     agent.start()
-    assert agent.logs()["small"] == before  # the same figures after the restart
+    after = agent.logs()
+    assert after["small"] == before  # the same figures after the restart
+    assert 0 <= after["big"]["published"] < len(data)  # killed in the middle, checkpoints kept
+    assert after["big"]["published"] + after["big"]["pending"] == len(data)
     log = agent.act("big", publish=True)
     assert (log["status"], log["published"]) == ("Published", len(data))
     assert published(agent, "big") == data

@@ -573,7 +573,7 @@ def test_a_missing_log_file_is_a_clear_error(store, tmp_path):
     log = LogHarness(store, tmp_path)
     with pytest.raises(LogFileMissing) as err:
         log.publish()
-    assert str(log.path) in err.value.message
+    assert str(log.path) in err.value.message and "log 'general'" in err.value.message
     log.write(b"now it exists\n")
     log.publish()
     assert log.published_bytes() == b"now it exists\n"
@@ -584,7 +584,7 @@ def test_an_unreadable_log_file_is_a_clear_error(store, tmp_path):
     log.path.mkdir()  # a directory where the file should be: it opens, but cannot be read
     with pytest.raises(LogFileUnreadable) as err:
         log.publish()
-    assert str(log.path) in err.value.message
+    assert str(log.path) in err.value.message and "log 'general'" in err.value.message
 
 
 def test_a_full_state_disk_keeps_everything_consistent(store, tmp_path):
