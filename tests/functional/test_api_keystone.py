@@ -72,6 +72,26 @@ def test_keystone_tokens_are_validated_and_their_identity_trusted(tmp_path, devk
             },
         )
         assert forged.status_code == 401
+        # The client with a keystoneauth session: the API's endpoint from the catalog.
+        from keystoneauth1 import session as ksa_session
+        from keystoneauth1.identity import v3
+
+        from logsvc.client.api import Client
+
+        devkeystone.add_endpoint("database-logs", "logsvc", api.url)
+        alice = users["alice"]
+        auth = v3.Password(
+            auth_url=devkeystone.url,
+            username=alice.name,
+            password=alice.password,
+            project_name=alice.project_name,
+            user_domain_name="Default",
+            project_domain_name="Default",
+        )
+        client = Client(session=ksa_session.Session(auth=auth))
+        assert {v.name for v in client.log_list("inst-1")} == {"app", "guest"}
+        assert client.log_show("inst-1", "app").published == 4
+
         # A token that Keystone has revoked, first seen after the revocation.
         revoked = devkeystone.token(users["alice"])
         devkeystone.revoke(revoked)
