@@ -1,5 +1,6 @@
 """The `logsvc` CLI against running API and agent processes and a real Swift."""
 
+import contextlib
 import json
 import logging
 import os
@@ -125,6 +126,24 @@ def test_save_writes_the_exact_bytes(stack, env, tmp_path):
     assert proc.stderr == b""  # no progress line when stderr is not a terminal
     run(env, "log-save", INSTANCE, "big", "--file", str(tmp_path / "other.log"))
     assert (tmp_path / "other.log").read_bytes() == source
+
+    import pty
+
+    leader, follower = pty.openpty()  # stderr on a terminal: a progress line
+    with os.fdopen(leader, "rb", buffering=0) as terminal:
+        proc = subprocess.run(
+            [*CLI, "log-save", INSTANCE, "big", "--file", str(tmp_path / "shown.log")],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+        )
+        os.close(follower)
+        shown = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal's other end is gone
+            while chunk := terminal.read(4096):
+                shown += chunk
+    assert proc.returncode == 0 and (tmp_path / "shown.log").read_bytes() == source
+    assert f"100.0% {len(source) / 1e6:10.1f} of {len(source) / 1e6:.1f} MB".encode() in shown
 
 
 @pytest.mark.parametrize(
