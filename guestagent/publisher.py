@@ -324,19 +324,8 @@ class Publisher:
                 log.read(pos, min(_COUNT_BLOCK, end - pos)).count(b"\n")
                 for pos in range(0, end, _COUNT_BLOCK)
             )
-            header_digest, header_len = log.header(end)
-            return LogState(
-                generation=generation,
-                offset=end,
-                lines=lines,
-                published=end,
-                file_ino=log.ino,
-                header_digest=header_digest,
-                header_len=header_len,
-                tail_digest=log.fingerprint(end),
-                last_object=run[-1][1],
-                inflight=end,
-            )
+            start = LogState(generation=generation)
+            return _moved_on(start, log, end, lines, end, run[-1][1], end, self.location)
 
 
 class _Run:
@@ -477,34 +466,9 @@ class _Run:
             chunk = next(chunks, None)
             if chunk is not None and since_checkpoint >= CHECKPOINT_OBJECTS:
                 # What is uploaded so far stays, should the rest be cut short.
-                self.commit(self._position(start, log, offset, lines, published, last, offset))
+                self.commit(_moved_on(start, log, offset, lines, published, last, offset, loc))
                 since_checkpoint = 0
-        self.commit(self._position(start, log, offset, lines, published, last, None))
-
-    def _position(
-        self,
-        start: LogState,
-        log: OpenLog,
-        offset: int,
-        lines: int,
-        published: int,
-        last: str | None,
-        inflight: int | None,
-    ) -> LogState:
-        """`start` moved on to `offset` of `log`, with an upload in flight from `inflight`."""
-        header_digest, header_len = log.header(offset)
-        return start.replace(
-            offset=offset,
-            lines=lines,
-            published=published,
-            last_object=last,
-            file_ino=log.ino,
-            header_digest=header_digest,
-            header_len=header_len,
-            tail_digest=log.fingerprint(offset),
-            inflight=inflight,
-            container=self.p.location.container,
-        )
+        self.commit(_moved_on(start, log, offset, lines, published, last, None, loc))
 
     def delete_objects(self, doomed, marker: str = "", prefix: str = "") -> int:
         """Delete this log's objects for which ``doomed(generation, offset)`` holds."""
@@ -558,6 +522,32 @@ class _Run:
         with contextlib.suppress(StateError):
             self.p.states.save(self.p.name, self.committed.replace(last_error=exc.message))
         LOG.warning("log %s: %s", self.p.name, exc.message)
+
+
+def _moved_on(
+    state: LogState,
+    log: OpenLog,
+    offset: int,
+    lines: int,
+    published: int,
+    last: str | None,
+    inflight: int | None,
+    location: LogLocation,
+) -> LogState:
+    """`state` moved on to `offset` of `log` (an upload in flight from `inflight`)."""
+    header_digest, header_len = log.header(offset)
+    return state.replace(
+        offset=offset,
+        lines=lines,
+        published=published,
+        last_object=last,
+        file_ino=log.ino,
+        header_digest=header_digest,
+        header_len=header_len,
+        tail_digest=log.fingerprint(offset),
+        inflight=inflight,
+        container=location.container,
+    )
 
 
 def _name_the_log(exc: LogsvcError, name: str) -> None:

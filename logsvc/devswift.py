@@ -122,7 +122,7 @@ class DevSwift:
         for d in (etc, data / "sdb1", logs, work / "cache"):
             d.mkdir(parents=True, exist_ok=True)
         _check_xattrs(data)
-        self.ports = {name: _free_port() for name, (_, _, port) in _SERVERS.items() if port}
+        self.ports = {name: free_port() for name, (_, _, port) in _SERVERS.items() if port}
         _write_configs(etc, data, self.ports, self.keystone)
         _build_rings(etc, self.ports)
         self.proxy_url = f"http://127.0.0.1:{self.ports['proxy']}"
@@ -157,7 +157,7 @@ class DevSwift:
         deadline = time.monotonic() + timeout
         user, key = ACCOUNTS["test"]
         while True:
-            dead = [n for n, pid in self.pids.items() if not _alive(pid)]
+            dead = [n for n, pid in self.pids.items() if not process_alive(pid)]
             if dead:
                 raise RuntimeError(
                     f"Swift {', '.join(dead)} exited at start; see {self.workdir}/log/"
@@ -186,9 +186,9 @@ class DevSwift:
                 os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         for pid in self.pids.values():
-            while _alive(pid) and time.monotonic() < deadline:
+            while process_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _alive(pid):
+            if process_alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             _reap(pid)
@@ -199,7 +199,7 @@ class DevSwift:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
         for _ in range(200):
-            if not _alive(pid):
+            if not process_alive(pid):
                 break
             time.sleep(0.05)
         _reap(pid)
@@ -211,7 +211,8 @@ class DevSwift:
         self._wait_ready(timeout)
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether `pid` runs (a child of ours that exited is reaped, not counted)."""
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)
         if waited == pid:
@@ -230,7 +231,8 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]

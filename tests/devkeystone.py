@@ -26,7 +26,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import requests
+
+from logsvc.devswift import free_port, process_alive
 
 #: Pinned: the virtual environment and the template database are made for it.
 KEYSTONE_VERSION = "30.0.0"
@@ -260,7 +261,7 @@ class DevKeystone:
             else:
                 shutil.copy2(item, work / item.name)
         conf = _write_conf(work)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v3"
         parent = str(os.getpid()) if self.tied and sys.platform == "linux" else "0"
         with open(work / "server.log", "ab") as log:
@@ -284,7 +285,7 @@ class DevKeystone:
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            if not _alive(self.pid):
+            if not process_alive(self.pid):
                 tail = _tail(Path(self.workdir) / "server.log")
                 raise KeystoneUnavailable(f"Keystone exited at start:\n{tail}")
             with contextlib.suppress(requests.RequestException):
@@ -310,9 +311,9 @@ class DevKeystone:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _alive(self.pid) and time.monotonic() < deadline:
+        while process_alive(self.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        if _alive(self.pid):
+        if process_alive(self.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
@@ -426,26 +427,6 @@ class DevKeystone:
             "project_domain_id": "default",
             "region_name": REGION,
         }
-
-
-def _alive(pid: int) -> bool:
-    try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        if waited == pid:
-            return False
-    except ChildProcessError:
-        pass  # not our child (started by another process): ask the kernel
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _tail(path: Path, lines: int = 15) -> str:

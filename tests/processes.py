@@ -11,14 +11,8 @@ from pathlib import Path
 
 import requests
 
-from logsvc.devswift import DevSwift
+from logsvc.devswift import DevSwift, free_port
 from logsvc.signing import sign
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
