@@ -3,6 +3,7 @@
 import logging
 
 import requests
+import sqlalchemy.exc
 from flask import Flask, Response, current_app, jsonify, request
 from oslo_config import cfg
 from werkzeug.exceptions import HTTPException
@@ -10,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 from api import auth, db, policies
 from api.state import EXTENSION, ApiState
 from api.views import heartbeat, instances, logs, meta, trove
-from logsvc.exceptions import LogsvcError, PayloadTooLarge
+from logsvc.exceptions import DatabaseUnavailable, LogsvcError, PayloadTooLarge
 from logsvc.httperrors import error_body, error_for_http_status, status_for, trove_error_body
 
 LOG = logging.getLogger(__name__)
@@ -34,6 +35,9 @@ def create_app(conf: cfg.ConfigOpts, database: db.Database | None = None) -> Fla
     app = Flask("logsvc-api")
     app.config["MAX_CONTENT_LENGTH"] = conf.api.max_body_size
     app.json.sort_keys = False
+    # An empty path segment (an id of "%2F") is no route: a JSON 404, never
+    # Flask's HTML redirect to another URL.
+    app.url_map.merge_slashes = False
     strategy = auth.strategy_from_conf(conf)
     app.extensions[EXTENSION] = ApiState(
         conf=conf,
@@ -59,6 +63,11 @@ def _error_response(error: Exception) -> tuple[Response, int]:
         domain = PayloadTooLarge(f"the request body is larger than the {limit} bytes accepted")
     elif isinstance(error, HTTPException):
         domain = error_for_http_status(error.code or 500, error.description or "")
+    elif isinstance(error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError):
+        # The server is away or refuses connections; its message may name the
+        # URL's user and host: it goes to the log only.
+        LOG.warning("%s %s: the database failed: %s", request.method, request.path, error.orig)
+        domain = DatabaseUnavailable("the API's database cannot be reached; try again later")
     else:
         LOG.exception("%s %s failed", request.method, request.path)
         domain = LogsvcError("internal error; the API's log has the details")

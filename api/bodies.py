@@ -11,6 +11,7 @@ from flask import request
 
 from logsvc.exceptions import BadRequest, UnsupportedMediaType
 from logsvc.layout import valid_instance_id, valid_log_name
+from logsvc.requestbody import read_body
 
 LOG_FLAGS = ("enable", "disable", "publish", "discard")
 
@@ -22,7 +23,7 @@ def json_object() -> dict[str, Any]:
             "the body must be JSON, sent with Content-Type: application/json "
             f"(not {request.mimetype or 'none'!r})"
         )
-    data = request.get_data(cache=True)  # over the size limit: 413
+    data = read_body(request)  # over the size limit: 413
     if not data.strip():
         raise BadRequest("a JSON body is required")
     try:

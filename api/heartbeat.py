@@ -21,6 +21,7 @@ from api.models import Instance, utcnow
 from api.state import ApiState
 from logsvc.exceptions import BadRequest, InstanceNotFound
 from logsvc.logmodel import LogView
+from logsvc.requestbody import read_body
 from logsvc.signing import (
     DEFAULT_MAX_SKEW,
     HEADER_TIMESTAMP,
@@ -49,7 +50,7 @@ def receive(state: ApiState, instance_id: str) -> None:
     session = db_session()
     instance = session.get(Instance, instance_id)
     secret = (instance.shared_secret if instance else None) or state.conf.agent.shared_secret
-    body_bytes = request.get_data(cache=True)
+    body_bytes = read_body(request)
     # The signature is checked before "not registered" is said, against a
     # secret nobody has when there is none: a caller who cannot sign learns
     # nothing about which instance ids exist.

@@ -198,7 +198,8 @@ _MEANINGS = {
     415: "Body not sent as application/json",
     500: "Internal error",
     502: "The agent answered something unusable",
-    503: "The agent (or its object store, or the datastore) is unreachable",
+    503: "The agent (or its object store, or the datastore), or the API's database, is "
+    "unreachable",
     504: "The agent did not answer in time",
 }
 
@@ -261,7 +262,7 @@ def _log_paths(error_schema: str, params: list[dict]) -> dict[str, Any]:
 
 def document() -> dict[str, Any]:
     """The document, fresh (callers may change their copy)."""
-    common_errors = [400, 401, 403, 404, 405, 500]
+    common_errors = [400, 401, 403, 404, 405, 500, 503]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -342,7 +343,7 @@ def document() -> dict[str, Any]:
                     "security": [],
                     "requestBody": _body("Heartbeat"),
                     "responses": _responses(
-                        {204: None}, [400, 401, 404, 405, 413, 415, 500], "Error"
+                        {204: None}, [400, 401, 404, 405, 413, 415, 500, 503], "Error"
                     ),
                 },
             },

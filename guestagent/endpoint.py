@@ -24,6 +24,7 @@ from guestagent.manager import LogManager
 from logsvc.exceptions import BadRequest, LogsvcError
 from logsvc.httperrors import error_body, status_for
 from logsvc.layout import valid_log_name
+from logsvc.requestbody import read_body
 from logsvc.signing import Verifier
 
 LOG = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def create_app(manager: LogManager, verifier: Verifier) -> Flask:
     """The endpoint as a WSGI application."""
     app = Flask("logsvc-guestagent")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
+    app.url_map.merge_slashes = False  # "//" is no route: a 404, not a redirect
 
     @app.before_request
     def check_signature() -> None:
@@ -43,7 +45,7 @@ def create_app(manager: LogManager, verifier: Verifier) -> Flask:
         verifier.verify(
             request.method,
             path,
-            request.get_data(cache=True),
+            read_body(request),
             request.headers,
             instance=manager.instance_id,
         )

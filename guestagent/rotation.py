@@ -69,7 +69,7 @@ def rotated_files(path: str, state: LogState, current_ino: int) -> list[RotatedF
     except OSError:
         return []
     for name in names:
-        if not name.startswith(base) or not _ROTATED_SUFFIX.match(name[len(base) :]):
+        if not name.startswith(base) or not _ROTATED_SUFFIX.fullmatch(name[len(base) :]):
             continue
         full = os.path.join(directory, name)
         try:

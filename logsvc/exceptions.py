@@ -72,6 +72,10 @@ class InstanceNotFound(LogsvcError):
     """No instance of that id (or not one the caller may see)."""
 
 
+class DatabaseUnavailable(LogsvcError):
+    """The API's database cannot be reached (or keeps failing): try again later."""
+
+
 class AgentUnreachable(LogsvcError):
     """The instance's agent could not be reached."""
 

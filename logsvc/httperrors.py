@@ -27,6 +27,7 @@ _STATUS: dict[type[Exception], int] = {
     exc.StorageError: 503,
     exc.StateError: 503,
     exc.AgentUnreachable: 503,
+    exc.DatabaseUnavailable: 503,
     exc.AgentTimeout: 504,
     exc.AgentError: 502,
     exc.ConfigError: 500,

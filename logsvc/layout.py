@@ -23,11 +23,11 @@ _CONTAINER_KEYS = ("instance_id", "datastore", "log")
 
 
 def valid_instance_id(value: str) -> bool:
-    return bool(_ID_RE.match(value)) and ".." not in value
+    return bool(_ID_RE.fullmatch(value)) and ".." not in value
 
 
 def valid_log_name(value: str) -> bool:
-    return bool(_LOG_NAME_RE.match(value))
+    return bool(_LOG_NAME_RE.fullmatch(value))
 
 
 def container_name(pattern: str, instance_id: str, datastore: str, log: str) -> str:
@@ -75,7 +75,7 @@ def parse_chunk_name(prefix: str, name: str) -> tuple[int, int] | None:
     """(generation, offset) of an object named by `LogLocation.chunk_name`."""
     if not name.startswith(prefix):
         return None
-    match = _CHUNK_RE.match(name[len(prefix) :])
+    match = _CHUNK_RE.fullmatch(name[len(prefix) :])
     if not match:
         return None
     return int(match.group(1)), int(match.group(2))

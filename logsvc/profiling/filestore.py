@@ -39,7 +39,7 @@ class FileDriver(base.Driver):
         os.makedirs(self.directory, mode=0o700, exist_ok=True)
 
     def _path(self, base_id: str) -> str:
-        if not _BASE_ID.match(base_id):
+        if not _BASE_ID.fullmatch(base_id):
             raise ValueError(f"{base_id!r} is not a trace id")
         return os.path.join(self.directory, f"{base_id}.jsonl")
 

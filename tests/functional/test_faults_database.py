@@ -89,16 +89,11 @@ FAULTS = ["the server goes away", "the database refuses connections"]
 
 
 def test_the_database_goes_away_and_comes_back(tmp_path, devswift, pg_database):
-    run_outages(tmp_path, devswift, pg_database, strict=False)
+    run_outages(tmp_path, devswift, pg_database)
 
 
-def run_outages(tmp_path, devswift, pg_database, strict: bool) -> None:
-    """Each fault in turn on one API; `strict`: a 503 naming the database, nothing else.
-
-    Not strict (what CI asserts today): a JSON error of a 5xx status without a
-    traceback. The strict check waits for a fix of api/app.py, which answers
-    a database error with a 500 "internal error" (see docs/reliability.md).
-    """
+def run_outages(tmp_path, devswift, pg_database) -> None:
+    """Each fault in turn on one API: a 503 naming the database, nothing else."""
     name, admin = pg_database
     relay = TcpProxy(5432).up()
     url = f"postgresql+psycopg://postgres@127.0.0.1:{relay.port}/{name}"
@@ -121,7 +116,7 @@ def run_outages(tmp_path, devswift, pg_database, strict: bool) -> None:
                 body = resp.json()
                 key = "serviceUnavailable" if what.startswith("trove") else "error"
                 message = body.get(key, {}).get("message", "")
-                if strict and (resp.status_code != 503 or "database" not in message):
+                if resp.status_code != 503 or "database" not in message:
                     wrong.append(f"{fault}, {what}: {resp.status_code} {resp.text.strip()}")
                 assert name not in resp.text  # nothing of the database URL
             # What needs no database still answers.

@@ -564,3 +564,44 @@ def test_no_configured_secret_in_the_daemons_log_files(stack):
         tail = token.split("_", 1)[-1]
         assert all(tail not in content for content in text.values())
     assert base64.b64encode(SHARED_SECRET.encode()).decode() not in "".join(text.values())
+
+
+def test_a_trailing_newline_is_no_part_of_a_name_or_an_id(stack):
+    resp = stack.post(stack.alice, {"name": "small\n"})
+    assert resp.status_code == 400, resp.text
+    registration = {"tenant_id": "tenant-a", "datastore": "file", "agent_url": stack.agent.url}
+    status, _, data = raw(stack, "PUT", "/v1/instance/inst-2%0A", stack.admin, registration)
+    assert status == 400, data
+    status, _, data = raw(stack, "GET", f"/v1/instance/{INSTANCE}%0A/log", stack.alice)
+    assert status == 400, data
+
+
+def test_an_empty_path_segment_is_a_json_404_not_a_redirect(stack):
+    for path in ("/v1/instance/%2F/log", "/v1//instance", f"/v1/instance//{INSTANCE}/log"):
+        status, headers, data = raw(stack, "GET", path, stack.alice)
+        assert status in (400, 404), (path, status, data)
+        assert headers["Content-Type"].startswith("application/json"), (path, data)
+
+
+def test_a_chunked_body_over_the_limit_is_refused_not_cut(stack):
+    path = f"/v1/instance/{INSTANCE}/log"
+    headers = {"X-Auth-Token": stack.alice, "Content-Type": "application/json"}
+    for body in (padded(4 * LIMIT), padded(LIMIT) + b" " * 10 + b"and more"):
+        conn = http.client.HTTPConnection("127.0.0.1", stack.api.port, timeout=30)
+        try:
+            status, data = chunked(conn, "POST", path, headers, body)
+        finally:
+            conn.close()
+        assert status == 413, data
+    body = b'{"admin": true' + b" " * (4 * LIMIT) + b"}"
+    signed = {
+        **sign(SHARED_SECRET, "POST", "/v1/logs/small", body, instance=INSTANCE),
+        "Content-Type": "application/json",
+    }
+    conn = http.client.HTTPConnection("127.0.0.1", stack.agent.port, timeout=30)
+    try:
+        status, data = chunked(conn, "POST", "/v1/logs/small", signed, body)
+    finally:
+        conn.close()
+    assert status == 413, data
+    assert json.loads(data)
