@@ -198,8 +198,7 @@ _MEANINGS = {
     415: "Body not sent as application/json",
     500: "Internal error",
     502: "The agent answered something unusable",
-    503: "The agent (or its object store, or the datastore), or the API's database, is "
-    "unreachable",
+    503: "The agent (or its object store, or the datastore), or the API's database, is unreachable",
     504: "The agent did not answer in time",
 }
 
