@@ -38,6 +38,9 @@ def create_app(conf: cfg.ConfigOpts, database: db.Database | None = None) -> Fla
     # An empty path segment (an id of "%2F") is no route: a JSON 404, never
     # Flask's HTML redirect to another URL.
     app.url_map.merge_slashes = False
+    # No OPTIONS answered by Flask itself (200 and an Allow header on every
+    # route, which the OpenAPI document does not list): a 405 like any other.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     strategy = auth.strategy_from_conf(conf)
     app.extensions[EXTENSION] = ApiState(
         conf=conf,

@@ -87,3 +87,15 @@ def publishing_clause(instance_id_column, now: dt.datetime):
 def publishing(session: Session, instance_id: str) -> bool:
     """Whether a publish runs on one of the instance's logs now."""
     return bool(session.scalar(select(publishing_clause(instance_id, utcnow()))))
+
+
+def publishing_among(session: Session, instance_ids: list[str]) -> set[str]:
+    """Which of the instances have a publish running now: one query for a listing."""
+    if not instance_ids:
+        return set()
+    query = select(LogAction.instance_id).where(
+        LogAction.instance_id.in_(instance_ids),
+        LogAction.action == PUBLISH,
+        LogAction.expires_at >= utcnow(),
+    )
+    return set(session.scalars(query.distinct()))

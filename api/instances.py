@@ -62,9 +62,13 @@ def visible(
     ]
 
 
-def task_state(session: Session, instance: Instance) -> str:
-    """LOGGING while a publish runs on one of its logs; the stored state otherwise."""
-    return TASK_LOGGING if claims.publishing(session, instance.id) else instance.task_state
+def task_state(session: Session, instance: Instance, busy: set[str] | None = None) -> str:
+    """LOGGING while a publish runs on one of its logs; the stored state otherwise.
+
+    `busy`: the instances of a listing that publish (claims.publishing_among).
+    """
+    logging = instance.id in busy if busy is not None else claims.publishing(session, instance.id)
+    return TASK_LOGGING if logging else instance.task_state
 
 
 def register(
@@ -128,14 +132,16 @@ def iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.replace(microsecond=0).isoformat() + "Z"
 
 
-def view(session: Session, instance: Instance, admin: bool) -> dict[str, Any]:
+def view(
+    session: Session, instance: Instance, admin: bool, busy: set[str] | None = None
+) -> dict[str, Any]:
     """The instance as ``/v1/instance`` shows it (the agent's address to admins only)."""
     body = {
         "id": instance.id,
         "name": instance.name,
         "tenant_id": instance.tenant_id,
         "datastore": instance.datastore,
-        "task_state": task_state(session, instance),
+        "task_state": task_state(session, instance, busy),
         "agent_version": instance.agent_version,
         "last_heartbeat": iso(instance.last_heartbeat),
         "last_seen": iso(instance.last_seen),
@@ -148,13 +154,15 @@ def view(session: Session, instance: Instance, admin: bool) -> dict[str, Any]:
     return body
 
 
-def trove_view(session: Session, instance: Instance, base_url: str) -> dict[str, Any]:
+def trove_view(
+    session: Session, instance: Instance, base_url: str, busy: set[str] | None = None
+) -> dict[str, Any]:
     """The instance as Trove's API shows it, with what python-troveclient reads."""
     href = f"{base_url}/instances/{instance.id}"
     return {
         "id": instance.id,
         "name": instance.name,
-        "status": task_state(session, instance),
+        "status": task_state(session, instance, busy),
         "tenant_id": instance.tenant_id,
         "datastore": {"type": instance.datastore, "version": ""},
         "created": iso(instance.created_at),

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, Response, jsonify, request
 
-from api import bodies, instances, policies
+from api import bodies, claims, instances, policies
 from api.auth import authenticate_request, current_caller
 from api.db import session
 from api.state import app_state
@@ -21,7 +21,8 @@ def list_instances() -> tuple[Response, int]:
     tenant_id = request.args.get("tenant_id")
     admin = instances.is_admin(state, caller)
     found = instances.visible(session(), state, caller, tenant_id)
-    return jsonify(instances=[instances.view(session(), i, admin) for i in found]), 200
+    busy = claims.publishing_among(session(), [i.id for i in found])
+    return jsonify(instances=[instances.view(session(), i, admin, busy) for i in found]), 200
 
 
 @bp.put("/<instance_id>")

@@ -8,7 +8,7 @@ another tenant's URL, an instance is answered as one that does not exist.
 
 from flask import Blueprint, Response, jsonify, request
 
-from api import bodies, instances, logs
+from api import bodies, claims, instances, logs
 from api.auth import authenticate_request, current_caller
 from api.db import session
 from api.state import app_state
@@ -42,7 +42,10 @@ def list_instances(tenant_id: str) -> Response:
     _own(tenant_id, None)
     found = instances.visible(session(), app_state(), current_caller(), tenant_id)
     base = request.host_url.rstrip("/") + f"/v1.0/{tenant_id}"
-    return jsonify(instances=[instances.trove_view(session(), i, base) for i in found], links=[])
+    busy = claims.publishing_among(session(), [i.id for i in found])
+    return jsonify(
+        instances=[instances.trove_view(session(), i, base, busy) for i in found], links=[]
+    )
 
 
 @bp.get("/instances/<instance_id>")

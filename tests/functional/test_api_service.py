@@ -254,7 +254,11 @@ def test_two_actions_on_one_log_at_once_the_second_is_refused(db_stack):
         time.sleep(0.02)
     second = stack.post(stack.alice, {"name": "big", "publish": True})
     during = stack.api.request("GET", f"/v1/instance/{INSTANCE}", stack.alice).json()
+    listed = stack.api.request("GET", "/v1/instance", stack.alice).json()["instances"]
+    trove = stack.api.request("GET", f"/v1.0/{TENANT}/instances", stack.alice).json()
     runner.join()
+    assert [i["task_state"] for i in listed] == ["LOGGING"]
+    assert [i["status"] for i in trove["instances"]] == ["LOGGING"]
     assert first["resp"].status_code == 200
     assert second.status_code == 409, second.text
     assert "busy" in second.json()["error"]["message"]

@@ -138,3 +138,12 @@ def test_an_instance_needs_a_secret_when_the_api_has_no_default(tmp_path):
     assert accepted.status_code == 201
     application.extensions["logsvc"].db.dispose()
     assert not checker.problems
+
+
+def test_options_is_a_method_like_any_other_not_allowed(client):
+    for path in ("/v1/instance", "/v1/instance/inst-1/log"):
+        resp = client.options(path, headers=ALICE)
+        assert resp.status_code == 405, path
+        assert resp.get_json()["error"]["code"] == "method_not_allowed"
+    trove = client.options("/v1.0/tenant-a/instances", headers=ALICE)
+    assert trove.status_code == 405 and trove.get_json()["badMethod"]["code"] == 405
