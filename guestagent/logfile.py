@@ -83,23 +83,27 @@ class OpenLog:
             os.close(self._fd)
             self._fd = -1
 
-    def read(self, offset: int, length: int) -> bytes:
-        """Up to `length` bytes at `offset` (fewer only at the end of the file)."""
-        parts = []
-        while length > 0:
+    def read(self, offset: int, length: int) -> bytearray:
+        """Up to `length` bytes at `offset` (fewer only at the end of the file).
+
+        A buffer of their own, which a caller can cut short in place.
+        """
+        buffer = bytearray(length)
+        view, got = memoryview(buffer), 0
+        while got < length:
             try:
-                block = os.pread(self._fd, length, offset)
+                n = os.preadv(self._fd, [view[got:]], offset + got)
             except OSError as exc:
                 if exc.errno == errno.EINTR:
                     continue
                 raise LogFileUnreadable(f"cannot read {self.path}: {exc.strerror}") from None
-            if not block:
+            if not n:
                 break
-            self.bytes_read += len(block)
-            parts.append(block)
-            offset += len(block)
-            length -= len(block)
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+            got += n
+        view.release()
+        self.bytes_read += got
+        del buffer[got:]
+        return buffer
 
     def digest(self, start: int, end: int) -> str:
         return digest(self.read(start, end - start))
@@ -115,7 +119,7 @@ class OpenLog:
         """Digest of the bytes just before `published`."""
         return self.digest(max(0, published - FINGERPRINT), published)
 
-    def chunks(self, start: int, limit: int, final: bool) -> Iterator[tuple[int, bytes]]:
+    def chunks(self, start: int, limit: int, final: bool) -> Iterator[tuple[int, bytearray]]:
         """(offset, bytes) of each object to publish from `start` on."""
         pos, end = start, self.size
         while pos < end:
@@ -132,8 +136,7 @@ class OpenLog:
                 cut = len(window)
             elif cut == 0:
                 return  # only an incomplete last line is left: held back
-            piece = window if cut == len(window) else window[:cut]
-            del window  # hold at most one window and one piece at a time
-            yield pos, piece
-            del piece
+            del window[cut:]  # in place: the window becomes the piece
+            yield pos, window
+            del window
             pos += cut

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from oslo_config import cfg
@@ -40,6 +41,7 @@ from logsvc.exceptions import (
 from logsvc.layout import LogLocation, parse_chunk_name
 from logsvc.logmodel import LogType
 from logsvc.storage import ObjectStore
+from logsvc.storage.base import md5_hex
 
 LOG = logging.getLogger(__name__)
 
@@ -437,38 +439,42 @@ class _Run:
         """Upload `log` from the state's offset on, then commit."""
         settings, loc = self.p.settings, self.p.location
         start = self.state
-        chunks = log.chunks(start.offset, settings.limit, final)
-        first = next(chunks, None)
-        if first is None:
-            if start.file_ino != log.ino:
-                self.commit(start.replace(file_ino=log.ino))
-            return
-        self.save(start.replace(inflight=start.offset))
-        offset, lines, published, last = start.offset, start.lines, start.published, None
-        headers = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
-        chunk = first
-        del first
-        since_checkpoint = 0
-        while chunk is not None:
-            pos, data = chunk
-            chunk = None
-            name = loc.chunk_name(start.generation, pos)
-            count = data.count(b"\n")
-            self.p.store.put_object(
-                loc.container, name, data, {**headers, "X-Object-Meta-Lines": str(count)}
-            )
-            size = len(data)
-            del data  # memory stays within two chunks: this one is done
-            offset, lines, published, last = pos + size, lines + count, published + size, name
-            self.report.bytes_published += size
-            self.report.objects += 1
-            since_checkpoint += 1
-            chunk = next(chunks, None)
-            if chunk is not None and since_checkpoint >= CHECKPOINT_OBJECTS:
-                # What is uploaded so far stays, should the rest be cut short.
-                self.commit(_moved_on(start, log, offset, lines, published, last, offset, loc))
-                since_checkpoint = 0
-        self.commit(_moved_on(start, log, offset, lines, published, last, None, loc))
+        with contextlib.closing(
+            _prepared(log.chunks(start.offset, settings.limit, final))
+        ) as chunks:
+            first = next(chunks, None)
+            if first is None:
+                if start.file_ino != log.ino:
+                    self.commit(start.replace(file_ino=log.ino))
+                return
+            self.save(start.replace(inflight=start.offset))
+            offset, lines, published, last = start.offset, start.lines, start.published, None
+            headers = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
+            chunk = first
+            del first
+            since_checkpoint = 0
+            while chunk is not None:
+                pos, data, count, etag = chunk
+                chunk = None
+                name = loc.chunk_name(start.generation, pos)
+                self.p.store.put_object(
+                    loc.container,
+                    name,
+                    data,
+                    {**headers, "X-Object-Meta-Lines": str(count), "ETag": etag},
+                )
+                size = len(data)
+                del data  # memory stays within two chunks: this one is done
+                offset, lines, published, last = pos + size, lines + count, published + size, name
+                self.report.bytes_published += size
+                self.report.objects += 1
+                since_checkpoint += 1
+                chunk = next(chunks, None)
+                if chunk is not None and since_checkpoint >= CHECKPOINT_OBJECTS:
+                    # What is uploaded so far stays, should the rest be cut short.
+                    self.commit(_moved_on(start, log, offset, lines, published, last, offset, loc))
+                    since_checkpoint = 0
+            self.commit(_moved_on(start, log, offset, lines, published, last, None, loc))
 
     def delete_objects(self, doomed, marker: str = "", prefix: str = "") -> int:
         """Delete this log's objects for which ``doomed(generation, offset)`` holds."""
@@ -522,6 +528,30 @@ class _Run:
         with contextlib.suppress(StateError):
             self.p.states.save(self.p.name, self.committed.replace(last_error=exc.message))
         LOG.warning("log %s: %s", self.p.name, exc.message)
+
+
+def _prepared(chunks: Iterator[tuple[int, bytearray]]) -> Iterator[tuple[int, bytearray, int, str]]:
+    """(offset, bytes, lines, MD5) of each chunk, the next one read and counted in
+    a thread while the caller uploads this one.
+
+    Uploading is mostly waiting for the object store's answer; reading, counting
+    and hashing (which releases the GIL) fit in that wait. Two chunks at most
+    are held: the one being uploaded and the next.
+    """
+
+    def prepare() -> tuple[int, bytearray, int, str] | None:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        pos, data = chunk
+        return pos, data, data.count(b"\n"), md5_hex(data)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as ahead:
+        upcoming = ahead.submit(prepare)
+        while (chunk := upcoming.result()) is not None:
+            upcoming = ahead.submit(prepare)
+            yield chunk
+            del chunk
 
 
 def _moved_on(

@@ -99,6 +99,11 @@ class FileStore(ObjectStore):
                 meta["delete_at"] = int(stamp + after) if after > 0 else None
             elif key == "x-delete-at":
                 meta["delete_at"] = int(value)
+            elif key == "etag" and str(value).strip('"') != etag:
+                # As Swift does (422): the bytes are not those the caller sent.
+                raise StorageError(
+                    f"storing {container}/{name}: the data does not match its ETag {value!r}"
+                )
             elif key.startswith("x-object-meta-") or key == "content-type":
                 meta["headers"][key] = str(value)  # type: ignore[index]
         self._check_free(container, name, path)

@@ -7,7 +7,6 @@ answers with exponential backoff; we set how often and how long. One
 connection per thread, as a swiftclient Connection is not thread-safe.
 """
 
-import io
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -16,7 +15,6 @@ import requests
 from keystoneauth1 import exceptions as ksa_exceptions
 from swiftclient import client as swift_client
 from swiftclient.exceptions import ClientException
-from swiftclient.utils import LengthWrapper
 
 from logsvc.exceptions import (
     ObjectNotFound,
@@ -24,7 +22,7 @@ from logsvc.exceptions import (
     StorageError,
     StorageUnavailable,
 )
-from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectInfo, ObjectStore
+from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectInfo, ObjectStore, md5_hex
 
 _PAGE = 10000
 # How swiftclient says, before any request, that its settings are incomplete.
@@ -34,6 +32,38 @@ _CONFIGURATION_ERRORS = (
     "Unknown auth_version",
     "Auth v3",
 )
+
+
+class _Body:
+    """An object's bytes as a body swiftclient can rewind for a retry (it never
+    retries plain bytes), handed over in one read.
+
+    urllib3 asks for 16 KiB at a time; answering with all that is left makes
+    one send of the whole object instead of one per block.
+    """
+
+    def __init__(self, data: bytes):
+        self._data, self._pos = data, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._data[self._pos :] if self._pos else self._data
+        self._pos = len(self._data)
+        return chunk
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> None:
+        self._pos = pos
+
+    def release(self) -> None:
+        self._data, self._pos = b"", 0
+
+
+def _pop_etag(headers: dict[str, str]) -> str | None:
+    """The ETag the caller gave among `headers`, taken out of them."""
+    keys = [key for key in headers if key.lower() == "etag"]
+    return headers.pop(keys[0]).strip('"') if keys else None
 
 
 @dataclass(frozen=True)
@@ -190,21 +220,19 @@ class SwiftStore(ObjectStore):
         headers: Mapping[str, str] | None = None,
     ) -> str:
         what = f"storing {container}/{name}"
+        headers = dict(headers or {})
+        etag = _pop_etag(headers) or md5_hex(data)
         for attempt in (1, 2):
-            # A file object: swiftclient can rewind it for a retry (it never
-            # retries plain bytes), and the wrapper computes the MD5 while the
-            # bytes go out, instead of in a pass of its own before. The buffer
-            # is closed afterwards: swiftclient keeps the last request's body.
-            buffer = io.BytesIO(data)
-            body = LengthWrapper(buffer, len(data), md5=True)
+            body = _Body(data)
             try:
                 returned = self._conn.put_object(
                     container,
                     name,
                     body,
                     content_length=len(data),
+                    etag=etag,  # Swift refuses (422) bytes that do not match it
                     content_type="application/octet-stream",
-                    headers=dict(headers or {}),
+                    headers=headers,
                 )
             except ClientException as exc:
                 if exc.http_status == 404 and attempt == 1:
@@ -214,8 +242,7 @@ class SwiftStore(ObjectStore):
             except self._FAILURES as exc:
                 raise self._error(exc, what) from None
             finally:
-                buffer.close()
-            etag = body.get_md5sum()
+                body.release()  # swiftclient keeps the last request's body
             if (returned or "").strip('"') != etag:
                 raise StorageError(
                     f"{what}: {self.description} stored other bytes than were sent "

@@ -29,6 +29,17 @@ def test_put_get_roundtrip_is_byte_exact(store, container):
     assert headers["etag"].strip('"') == etag
 
 
+def test_a_given_etag_is_checked_and_mismatching_bytes_are_not_stored(store, container):
+    right = hashlib.md5(b"sent\n").hexdigest()
+    assert store.put_object(container, "ok", b"sent\n", {"ETag": right}) == right
+    assert store.get_object(container, "ok")[1] == b"sent\n"
+    with pytest.raises(StorageError) as err:
+        store.put_object(container, "bad", b"other bytes\n", {"ETag": right})
+    assert "bad" in err.value.message
+    with pytest.raises(ObjectNotFound):
+        store.head_object(container, "bad")
+
+
 def test_metadata_travels_with_the_object(store, container):
     store.put_object(container, "o", b"x\n", {"X-Object-Meta-Lines": "1"})
     assert store.head_object(container, "o")["x-object-meta-lines"] == "1"
