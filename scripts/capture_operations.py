@@ -43,16 +43,7 @@ MARKER = re.compile(
 
 sys.path.insert(0, str(ROOT))
 
-
-def port(preferred: int) -> int:
-    """`preferred` if it is free on loopback (the page shows the default ports), else any."""
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", preferred))
-            return preferred
-        except OSError:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
+from demo import port  # noqa: E402 - the demo's ports: the page shows the defaults
 
 
 def wait(predicate: Callable[[], object], what: str, timeout: float = 90.0):
