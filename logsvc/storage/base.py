@@ -53,7 +53,8 @@ class ObjectStore(abc.ABC):
         """Store `data` under `name`, creating the container if needed.
 
         Returns the object's etag (MD5 of `data`); the store checks the bytes
-        it received against it.
+        it received against it. An ``ETag`` among `headers` is the caller's MD5
+        of `data`: the store refuses data that does not match it.
         """
 
     @abc.abstractmethod
