@@ -33,15 +33,19 @@ def write_log(path: Path, size: int) -> None:
             f.write(b"Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock\n")
             f.write(b"Time\t\t    Id Command\tArgument\n")
         while have < size:
-            lines = []
-            for _ in range(10_000):
+            # Blocks of up to 10,000 lines, the last one cut to the line that
+            # reaches `size`: an appender asking for 5 KB appends 5 KB.
+            lines, length = [], 0
+            while len(lines) < 10_000 and have + length < size:
                 n += 1
                 k = rng.randrange(60)
                 query = rng.choice(_QUERIES).format(n=n, k=k)
-                lines.append(
+                line = (
                     f"2026-11-22T01:{k:02d}:{n % 60:02d}.{n % 1000000:06d}Z\t"
                     f"{n % 97 + 1:6d} Query\t{query}\n"
                 )
+                lines.append(line)
+                length += len(line)  # ASCII: characters are bytes
             block = "".join(lines).encode()
             f.write(block)
             have += len(block)
