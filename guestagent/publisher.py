@@ -442,16 +442,14 @@ class _Run:
         with contextlib.closing(
             _prepared(log.chunks(start.offset, settings.limit, final))
         ) as chunks:
-            first = next(chunks, None)
-            if first is None:
+            chunk = next(chunks, None)
+            if chunk is None:
                 if start.file_ino != log.ino:
                     self.commit(start.replace(file_ino=log.ino))
                 return
             self.save(start.replace(inflight=start.offset))
             offset, lines, published, last = start.offset, start.lines, start.published, None
             headers = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
-            chunk = first
-            del first
             since_checkpoint = 0
             while chunk is not None:
                 pos, data, count, etag = chunk
