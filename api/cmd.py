@@ -11,6 +11,7 @@ import logsvc
 from api import migrate, opts
 from api.db import Database
 from api.server import ApiServer
+from logsvc import configcheck
 from logsvc.exceptions import ConfigError
 
 LOG = logging.getLogger(__name__)
@@ -20,7 +21,8 @@ PROG = "logsvc-api"
 def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
     opts.register_opts(conf)
     oslo_logging.register_options(conf)
-    conf(
+    configcheck.parse(
+        conf,
         list(sys.argv[1:] if argv is None else argv),
         project="logsvc",
         prog=PROG,
@@ -53,7 +55,9 @@ def check(conf: cfg.ConfigOpts) -> None:
     try:
         have, want = migrate.current(database.engine), migrate.head()
     except Exception as exc:
-        raise ConfigError(f"[database] connection: cannot use the database ({exc})") from None
+        raise ConfigError(
+            f"[database] connection: cannot use the database ({str(exc).splitlines()[0]})"
+        ) from None
     finally:
         database.dispose()  # the workers open their own, after the fork
     if have != want:
@@ -67,8 +71,12 @@ def main(argv: list[str] | None = None, wrap=None) -> int:
     conf = cfg.CONF
     try:
         parse_args(argv, conf)
+        configcheck.check_values(conf)
     except (cfg.Error, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"{PROG}: configuration error: {exc.message}", file=sys.stderr)
         return 2
     oslo_logging.setup(conf, PROG, version=logsvc.__version__)
     try:

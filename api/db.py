@@ -1,8 +1,11 @@
 """The database: one engine per process, one session per request."""
 
+import contextlib
+import os
+
 from flask import current_app, g
 from oslo_config import cfg
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 database_group = cfg.OptGroup("database", title="The API's database")
@@ -33,10 +36,26 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     """An engine for `url`; SQLite waits for locks and uses WAL, as several workers write."""
     if url.startswith("sqlite"):
+        _create_private(make_url(url).database)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+
+
+def _create_private(path: str | None) -> None:
+    """Create the SQLite file 0600 before SQLite does, if it does not exist yet.
+
+    It holds each instance's agent secret (docs/deployment.md says why in
+    plain text) and the tokens' hashes. SQLite gives its -wal and -shm files
+    the database file's mode, so they are 0600 too; left to SQLite, all three
+    would follow the umask (world-readable under the usual 022).
+    """
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    # An existing file keeps its mode (the operator's); one that cannot be made, SQLite explains.
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

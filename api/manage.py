@@ -19,6 +19,8 @@ from sqlalchemy import delete, select
 import logsvc
 from api import auth, db, migrate
 from api.models import Token
+from logsvc import configcheck
+from logsvc.exceptions import ConfigError
 
 PROG = "logsvc-manage"
 
@@ -120,14 +122,19 @@ def main(argv: list[str] | None = None) -> int:
     oslo_logging.register_options(conf)
     conf.register_cli_opt(command_opt)
     try:
-        conf(
+        configcheck.parse(
+            conf,
             list(sys.argv[1:] if argv is None else argv),
             project="logsvc",
             prog=PROG,
             version=logsvc.__version__,
         )
+        configcheck.check_values(conf)
     except (cfg.Error, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"{PROG}: configuration error: {exc.message}", file=sys.stderr)
         return 2
     try:
         return run(conf)

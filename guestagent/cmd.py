@@ -21,6 +21,7 @@ from oslo_log import log as oslo_logging
 import logsvc
 from guestagent import opts, service
 from guestagent.manager import LogManager
+from logsvc import configcheck
 from logsvc.exceptions import ConfigError, LogsvcError
 from logsvc.storage import store_from_conf
 
@@ -58,7 +59,13 @@ def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
     )
     oslo_logging.register_options(conf)
     conf.register_cli_opts(cli_opts)
-    conf(argv, project="logsvc", prog=PROG, version=logsvc.__version__)
+    configcheck.parse(
+        conf,
+        list(sys.argv[1:] if argv is None else argv),
+        project="logsvc",
+        prog=PROG,
+        version=logsvc.__version__,
+    )
     if conf.command in _LOG_COMMANDS and not conf.log:
         raise cfg.Error(f"{conf.command} needs the name of a log")
     if conf.command not in _LOG_COMMANDS and conf.log:
@@ -85,8 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     conf = cfg.CONF
     try:
         parse_args(argv, conf)
+        configcheck.check_values(conf)
     except (cfg.Error, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"{PROG}: configuration error: {exc.message}", file=sys.stderr)
         return 2
     oslo_logging.setup(conf, PROG, version=logsvc.__version__)
     try:
