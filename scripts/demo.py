@@ -6,7 +6,9 @@ that a small writer keeps appending to, with a rename rotation now and then),
 the local object-store directory (or, with --swift, a real Swift started from
 the PyPI package), and ``env``, a file to source in another shell to use the
 CLI. It prints the user's token and what to type next; Ctrl-C (or SIGTERM)
-stops every process it started.
+stops every process it started. Each port it uses (API, agent, and their
+status reports) is its default where free, else another free one: a second
+copy runs beside the first. --profile KEY turns tracing on in both daemons.
 """
 
 import argparse
@@ -48,10 +50,12 @@ def sample_writer(path: Path, stop: threading.Event, rotate_every: int) -> None:
         stop.wait(0.2)
 
 
-def port(preferred: int) -> int:
-    """`preferred` if it is free on loopback, else any free port."""
+def port(preferred: int, avoid: set[int] = frozenset()) -> int:
+    """`preferred` if it is free on loopback (and not in `avoid`), else any free port."""
     with socket.socket() as s:
         try:
+            if preferred in avoid:
+                raise OSError(f"port {preferred} was taken")
             s.bind(("127.0.0.1", preferred))
             return preferred
         except OSError:
@@ -59,7 +63,87 @@ def port(preferred: int) -> int:
             return s.getsockname()[1]
 
 
-def write_configs(demo: Path, swift: dict | None, ports: dict[str, int], secret: str) -> None:
+# The ports the demo uses, and the ones it prefers (the daemons' defaults).
+PREFERRED = {"api": 8779, "api_status": 1816, "agent": 8780, "agent_status": 1815}
+WHAT = {
+    "api": "the API",
+    "api_status": "the API's status report",
+    "agent": "the agent",
+    "agent_status": "the agent's status report",
+}
+
+
+def choose_ports(avoid: set[int] = frozenset()) -> dict[str, int]:
+    """A free port for each of PREFERRED, its default where free; says which moved."""
+    ports: dict[str, int] = {}
+    for name, preferred in PREFERRED.items():
+        number = port(preferred, avoid | set(ports.values()))
+        while number in ports.values():  # the kernel may hand out one twice before a listen
+            number = port(0)
+        if number != preferred:
+            print(f"port {preferred} is taken: {WHAT[name]} uses {number}", flush=True)
+        ports[name] = number
+    return ports
+
+
+class PortTaken(Exception):
+    """Another process took a port between the choice and the daemon's bind."""
+
+    def __init__(self, ports: set[int]):
+        super().__init__(", ".join(map(str, sorted(ports))))
+        self.ports = ports
+
+
+def listening_ports(proc: subprocess.Popen) -> set[int]:
+    """The TCP ports that `proc` and its descendants listen on."""
+    import psutil
+
+    found: set[int] = set()
+    try:
+        root = psutil.Process(proc.pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return found
+    for p in tree:
+        try:
+            for c in p.net_connections(kind="tcp"):
+                if c.status == psutil.CONN_LISTEN:
+                    found.add(c.laddr.port)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return found
+
+
+def someone_listens(number: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", number)) == 0
+
+
+def profiler_section(demo: Path, key: str | None, sql: bool) -> str:
+    """[profiler] for --profile KEY: traces kept in demo/traces, a store `trace show` reads too."""
+    if not key:
+        return ""
+    return (
+        f"\n[profiler]\nenabled = true\nhmac_keys = {key}\ntrace_requests = true\n"
+        f"trace_sqlalchemy = {str(sql).lower()}\nconnection_string = {trace_store(demo)}\n"
+    )
+
+
+def trace_store(demo: Path) -> str:
+    return f"file://{demo / 'traces'}"
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `path` readable by its owner only: the demo's files hold secrets and tokens."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file an older demo made world-readable
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
+def write_configs(
+    demo: Path, swift: dict | None, ports: dict[str, int], secret: str, profile: str | None
+) -> None:
     storage = (
         "[storage]\nbackend = swift\n\n[swift]\n"
         f"auth_url = {swift['auth_url']}\nauth_version = 1\n"
@@ -67,7 +151,8 @@ def write_configs(demo: Path, swift: dict | None, ports: dict[str, int], secret:
         if swift
         else f"[storage]\nbackend = file\nfile_root = {demo / 'objects'}\n"
     )
-    (demo / "guestagent.conf").write_text(
+    write_private(
+        demo / "guestagent.conf",
         f"[DEFAULT]\nlog_file = {demo / 'guestagent.log'}\n"
         "guest_log_limit = 4096\nguest_log_expiry = 0\n"
         "guest_log_rotation_policy = keep\n\n"
@@ -77,13 +162,16 @@ def write_configs(demo: Path, swift: dict | None, ports: dict[str, int], secret:
         f"[status]\nbind_port = {ports['agent_status']}\n\n"
         f"{storage}\n"
         f"[file_datastore]\nlogs = general:USER:{demo / 'general.log'}\n"
+        f"{profiler_section(demo, profile, sql=False)}",
     )
-    (demo / "api.conf").write_text(
+    write_private(
+        demo / "api.conf",
         f"[DEFAULT]\nlog_file = {demo / 'api.log'}\n\n"
         f"[api]\nbind_port = {ports['api']}\nworkers = 2\nauth_strategy = token\n\n"
         f"[database]\nconnection = sqlite:///{demo / 'api.sqlite'}\n\n"
         f"[agent]\nshared_secret = {secret}\n\n"
         f"[status]\nbind_port = {ports['api_status']}\n"
+        f"{profiler_section(demo, profile, sql=True)}",
     )
 
 
@@ -115,12 +203,23 @@ class Demo:
             raise SystemExit(f"logsvc-manage {' '.join(args)} failed:\n{proc.stderr}")
         return proc.stdout.strip()
 
-    def spawn(self, name: str, conf: str, number: int) -> None:
-        """Start daemon `name` and wait until it listens on `number`."""
+    def spawn(self, name: str, confs: list[str], numbers: set[int]) -> None:
+        """Start daemon `name` and wait until it, and nobody else, listens on each of `numbers`.
+
+        Any listener will not do: another program (or another copy of the
+        demo, started at the same moment) may hold one of the ports, and the
+        demo would then talk to it, or the agent would run without its status
+        report. A port taken that way raises PortTaken, so that the caller
+        chooses others.
+        """
         self.check()
         log = self.dir / f"{name}.out"
+        start = log.stat().st_size if log.exists() else 0
+        command = [str(BIN / name)]
+        for conf in confs:
+            command += ["--config-file", conf]
         proc = subprocess.Popen(
-            [str(BIN / name), "--config-file", conf],
+            command,
             stdout=open(log, "ab"),  # noqa: SIM115 - the child keeps it
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C reaches the demo only; it stops them in order
@@ -130,12 +229,24 @@ class Demo:
         while time.monotonic() < deadline:
             self.check()
             if proc.poll() is not None:
+                if "Address already in use" in log.read_text(errors="replace")[start:]:
+                    raise PortTaken({n for n in numbers if someone_listens(n)} or numbers)
                 raise SystemExit(f"{name} exited; see {log}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", number)) == 0:
-                    return
+            missing = numbers - listening_ports(proc)
+            if not missing:
+                return
+            # A listener that is not ours: another program holds the port.
+            foreign = {n for n in missing if someone_listens(n)}
+            foreign -= listening_ports(proc)  # unless ours began to listen meanwhile
+            if foreign:
+                raise PortTaken(foreign)
             time.sleep(0.1)
-        raise SystemExit(f"{name} did not listen on {number}; see {log}")
+        raise SystemExit(f"{name} did not listen on {sorted(numbers)}; see {log}")
+
+    def stop_children(self) -> None:
+        """Stop the daemons started so far (to start them again on other ports)."""
+        self.close(devswift=False)
+        self.children = []
 
     def watch(self) -> None:
         """Until stopped; a daemon that exits stops the demo."""
@@ -146,7 +257,7 @@ class Demo:
                     self.stop.set()
             self.stop.wait(1)
 
-    def close(self) -> None:
+    def close(self, devswift: bool = True) -> None:
         for proc in self.children:
             if proc.poll() is None:
                 proc.terminate()
@@ -156,13 +267,15 @@ class Demo:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        if self.devswift:
+        if devswift and self.devswift:
             self.devswift.stop()
 
 
-def write_env(demo: Path, url: str, token: str, swift: dict | None) -> Path:
-    """The file to source in another shell: PATH, the API, the token, the object store."""
+def write_env(demo: Path, url: str, token: str, swift: dict | None, profile: str | None) -> Path:
+    """The file to source in another shell: PATH, the API, the token, the object store, traces."""
     env = [f"export PATH={BIN}:$PATH", f"export LOGSVC_URL={url}", f"export LOGSVC_TOKEN={token}"]
+    if profile:
+        env.append(f"export LOGSVC_TRACE_STORE={trace_store(demo)}")
     if swift:
         env += [
             f"export OS_AUTH_URL={swift['auth_url']}",
@@ -172,8 +285,18 @@ def write_env(demo: Path, url: str, token: str, swift: dict | None) -> Path:
     else:
         env.append(f"export LOGSVC_FILE_ROOT={demo / 'objects'}")
     path = demo / "env"
-    path.write_text("\n".join(env) + "\n")
+    write_private(path, "\n".join(env) + "\n")
     return path
+
+
+def previous_backend(demo: Path) -> str | None:
+    """The object store a previous demo in `demo` published into, if one ran there."""
+    record = demo / "backend"
+    if record.exists():
+        return record.read_text().strip()
+    if (demo / "swift").exists():
+        return "swift"  # a demo from before the record
+    return "file" if (demo / "state").exists() else None
 
 
 def main() -> int:
@@ -181,15 +304,36 @@ def main() -> int:
     parser.add_argument("--swift", action="store_true", help="store logs in a real local Swift")
     parser.add_argument("--fresh", action="store_true", help="start from an empty demo directory")
     parser.add_argument(
+        "--profile",
+        metavar="KEY",
+        help="trace requests with OSProfiler: both daemons accept traces signed with KEY "
+        "(logsvc --profile KEY ...) and keep them in DIR/traces, where logsvc trace show reads",
+    )
+    parser.add_argument(
         "--dir",
         default=os.environ.get("LOGSVC_DEMO_DIR") or str(ROOT / ".demo"),
         help="where everything lives ($LOGSVC_DEMO_DIR; default .demo/ in the working tree)",
     )
     args = parser.parse_args()
+    # Everything the demo and its daemons create (the database with the agent's
+    # secret, the configurations, the tokens, the logs) is its user's alone.
+    os.umask(0o077)
     demo = Path(args.dir).resolve()
+    backend = "swift" if args.swift else "file"
+    before = previous_backend(demo)
+    if not args.fresh and before not in (None, backend):
+        # The agent's offsets and the API's states describe objects in the
+        # other store: continuing would publish from the middle of each log.
+        print(
+            f"{demo} holds a demo that stored its logs in {before}; this one uses {backend}: "
+            "starting fresh (what the other published is forgotten)",
+            flush=True,
+        )
+        args.fresh = True
     if args.fresh and demo.exists():
         shutil.rmtree(demo)
     demo.mkdir(parents=True, exist_ok=True)
+    (demo / "backend").write_text(backend + "\n")
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -203,29 +347,43 @@ def main() -> int:
             print("starting a local Swift (a few seconds) ...", flush=True)
             procs.devswift = DevSwift(str(demo / "swift")).start()
             swift_creds = procs.devswift.credentials()
-        ports = {
-            "api": port(8779),
-            "agent": port(8780),
-            "agent_status": port(1815),
-            "api_status": port(1816),
-        }
         secret_file = demo / "shared_secret"
         if not secret_file.exists():
-            secret_file.write_text(os.urandom(16).hex())
-            secret_file.chmod(0o600)
-        write_configs(demo, swift_creds, ports, secret_file.read_text())
+            write_private(secret_file, os.urandom(16).hex())
         api_conf, agent_conf = str(demo / "api.conf"), str(demo / "guestagent.conf")
-        procs.manage(api_conf, "db", "upgrade")
-        new_token = ("token", "create", "--project-id")
-        admin = procs.manage(api_conf, *new_token, "admin", "--role", "admin").split()[-1]
-        user = procs.manage(api_conf, *new_token, TENANT, "--role", "member").split()[-1]
+        # Settings of the user's own, which the demo does not rewrite at each start.
+        local = {name: demo / f"{name}.local.conf" for name in ("api", "guestagent")}
+        api_confs = [api_conf] + [str(local["api"])] * local["api"].exists()
+        agent_confs = [agent_conf] + [str(local["guestagent"])] * local["guestagent"].exists()
+        for path in (demo / "api.sqlite", demo / "api.sqlite-wal", demo / "api.sqlite-shm"):
+            if path.exists():
+                path.chmod(0o600)  # made world-readable by an older demo
 
         writer = threading.Thread(
             target=sample_writer, args=(demo / "general.log", stop, 2000), daemon=True
         )
-        writer.start()
-        procs.spawn("logsvc-api", api_conf, ports["api"])
-        procs.spawn("logsvc-guestagent", agent_conf, ports["agent"])
+        taken: set[int] = set()
+        for attempt in range(5):
+            ports = choose_ports(taken)
+            write_configs(demo, swift_creds, ports, secret_file.read_text(), args.profile)
+            if attempt == 0:
+                procs.manage(api_conf, "db", "upgrade")
+                new_token = ("token", "create", "--project-id")
+                admin = procs.manage(api_conf, *new_token, "admin", "--role", "admin").split()[-1]
+                user = procs.manage(api_conf, *new_token, TENANT, "--role", "member").split()[-1]
+                writer.start()
+            try:
+                procs.spawn("logsvc-api", api_confs, {ports["api"], ports["api_status"]})
+                procs.spawn(
+                    "logsvc-guestagent", agent_confs, {ports["agent"], ports["agent_status"]}
+                )
+                break
+            except PortTaken as exc:
+                print(f"port {exc} was taken while the demo started: choosing others", flush=True)
+                taken |= exc.ports
+                procs.stop_children()
+        else:
+            raise SystemExit("could not find free ports; is something taking every one?")
 
         from logsvc.client.api import Client
 
@@ -237,11 +395,19 @@ def main() -> int:
             agent_url=f"http://127.0.0.1:{ports['agent']}",
             name="the demo database",
         )
-        env = write_env(demo, url, user, swift_creds)
-        (demo / "admin_token").write_text(admin + "\n")
-        (demo / "admin_token").chmod(0o600)
+        env = write_env(demo, url, user, swift_creds, args.profile)
+        write_private(demo / "admin_token", admin + "\n")
         procs.check()
         where = "a local Swift" if swift_creds else demo / "objects"
+        tracing = (
+            f"""
+Tracing is on (key {args.profile!r}, traces in {demo / "traces"}; the env file sets
+LOGSVC_TRACE_STORE): logsvc --profile {args.profile} log-publish {INSTANCE} general
+prints a trace id; logsvc trace show ID prints the trace.
+"""
+            if args.profile
+            else ""
+        )
         print(
             f"""
 logsvc is running: the API on {url}, a guest agent for instance {INSTANCE}
@@ -261,7 +427,9 @@ where the objects are):
 Operators: logsvc status 127.0.0.1:{ports["agent_status"]} (agent), \
 logsvc status 127.0.0.1:{ports["api_status"]} (API);
 kill -USR1 <agent pid> writes a Guru Meditation Report to {demo / "logsvc-guestagent.out"}.
-Ctrl-C stops everything.""",
+The demo rewrites api.conf and guestagent.conf at each start; settings of your own go in
+{local["api"]} and {local["guestagent"]} (read after them).
+{tracing}Ctrl-C stops everything.""",
             flush=True,
         )
         procs.watch()

@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -193,59 +194,94 @@ def listening(url: str) -> bool:
         return s.connect_ex((host, int(port))) == 0
 
 
-def quickstart(demo_dir: Path, stop_how: str, *args: str) -> tuple[RunningDemo, dict]:
-    demo = RunningDemo(demo_dir, *args)
-    try:
-        demo.wait_ready()
-        env_file = demo_dir / "env"
-        settings = dict(
-            re.match(r"export (\w+)=(.*)", line).groups()
-            for line in env_file.read_text().splitlines()
-        )
-        assert demo.printed_token() == settings["LOGSVC_TOKEN"]
+def exercise(demo: RunningDemo) -> tuple[dict, list[psutil.Process]]:
+    """The README's commands against a running demo: its env file's settings, its processes."""
+    demo.wait_ready()
+    env_file = demo.dir / "env"
+    settings = dict(
+        re.match(r"export (\w+)=(.*)", line).groups() for line in env_file.read_text().splitlines()
+    )
+    assert demo.printed_token() == settings["LOGSVC_TOKEN"]
 
-        # What the demo says to type is what the README says, and it works.
-        commands = readme_commands()
-        printed = demo.printed_commands()
-        assert printed == [c.replace(".demo/env", str(env_file)) for c in commands], demo.output
-        assert [c.split()[:2] for c in commands] == [
-            ["source", ".demo/env"],
-            ["logsvc", "log-list"],
-            ["logsvc", "log-publish"],
-            ["logsvc", "log-tail"],
-        ]
-        outputs = {c.split()[1]: shell(env_file, c) for c in printed[1:]}
+    # What the demo says to type is what the README says, and it works.
+    commands = readme_commands()
+    printed = demo.printed_commands()
+    assert printed == [c.replace(".demo/env", str(env_file)) for c in commands], demo.output
+    assert [c.split()[:2] for c in commands] == [
+        ["source", ".demo/env"],
+        ["logsvc", "log-list"],
+        ["logsvc", "log-publish"],
+        ["logsvc", "log-tail"],
+    ]
+    outputs = {c.split()[1]: shell(env_file, c) for c in printed[1:]}
 
-        logs = table(outputs["log-list"])
-        assert logs["general"][:2] == ["general", "USER"], outputs["log-list"]
-        assert logs["guest"][:2] == ["guest", "SYS"], outputs["log-list"]
+    logs = table(outputs["log-list"])
+    assert logs["general"][:2] == ["general", "USER"], outputs["log-list"]
+    assert logs["guest"][:2] == ["guest", "SYS"], outputs["log-list"]
 
-        shown = table(outputs["log-publish"])
-        # The log grows five lines a second: some may arrive while the publish answers.
-        assert shown["status"][1] in ("Published", "Partial"), outputs["log-publish"]
-        assert shown["prefix"][1] == f"{INSTANCE}/file-general/"
-        assert int(shown["published"][1]) > 0
+    shown = table(outputs["log-publish"])
+    # The log grows five lines a second: some may arrive while the publish answers.
+    assert shown["status"][1] in ("Published", "Partial"), outputs["log-publish"]
+    assert shown["prefix"][1] == f"{INSTANCE}/file-general/"
+    assert int(shown["published"][1]) > 0
 
-        tail = outputs["log-tail"].splitlines()
-        assert len(tail) == 5, outputs["log-tail"]
-        assert all(SAMPLE_LINE.match(line) for line in tail), tail
-        # The last five lines published, in order: a run of the growing log file.
-        written = (demo_dir / "general.log").read_text()
-        assert "\n".join(tail) + "\n" in written
+    tail = outputs["log-tail"].splitlines()
+    assert len(tail) == 5, outputs["log-tail"]
+    assert all(SAMPLE_LINE.match(line) for line in tail), tail
+    # The last five lines published, in order: a run of the growing log file.
+    written = (demo.dir / "general.log").read_text()
+    assert "\n".join(tail) + "\n" in written
 
-        descendants = psutil.Process(demo.proc.pid).children(recursive=True)
-        names = " ".join(" ".join(p.cmdline()) for p in descendants)
-        assert "logsvc-api" in names and "logsvc-guestagent" in names, names
-    except BaseException:
-        demo.kill()
-        raise
+    descendants = psutil.Process(demo.proc.pid).children(recursive=True)
+    names = " ".join(" ".join(p.cmdline()) for p in descendants)
+    assert "logsvc-api" in names and "logsvc-guestagent" in names, names
+    return settings, descendants
 
-    code = demo.stop(stop_how)
+
+def stop_demo(demo: RunningDemo, how: str, settings: dict, descendants: list) -> None:
+    code = demo.stop(how)
     assert code == 0, demo.output
     assert demo.lines[-1] == "stopped.", demo.output
     assert alive(descendants) == [], "left running after the demo stopped"
     assert not listening(settings["LOGSVC_URL"])
+
+
+def quickstart(demo_dir: Path, stop_how: str, *args: str) -> tuple[RunningDemo, dict]:
+    demo = RunningDemo(demo_dir, *args)
+    try:
+        settings, descendants = exercise(demo)
+    except BaseException:
+        demo.kill()
+        raise
+    stop_demo(demo, stop_how, settings, descendants)
     return demo, settings
+
+
+def printed_ports(demo: RunningDemo, settings: dict) -> dict[str, int]:
+    """The four ports the demo says it uses."""
+    status = re.search(
+        r"logsvc status 127.0.0.1:(\d+) \(agent\), logsvc status 127.0.0.1:(\d+) \(API\)",
+        demo.output,
+    )
+    assert status, demo.output
+    agent_port = re.search(r"^bind_port = (\d+)$", (demo.dir / "guestagent.conf").read_text(), re.M)
+    assert agent_port
+    return {
+        "api": int(settings["LOGSVC_URL"].rsplit(":", 1)[1]),
+        "agent": int(agent_port.group(1)),
+        "agent_status": int(status.group(1)),
+        "api_status": int(status.group(2)),
+    }
+
+
+def listened_by(demo: RunningDemo) -> set[int]:
+    """The TCP ports the demo's processes listen on."""
+    ports = set()
+    for p in psutil.Process(demo.proc.pid).children(recursive=True):
+        for c in p.net_connections(kind="tcp"):
+            if c.status == psutil.CONN_LISTEN:
+                ports.add(c.laddr.port)
+    return ports
 
 
 def test_quickstart_ctrl_c(tmp_path):
@@ -268,3 +304,57 @@ def test_quickstart_swift_sigterm():
         assert "starting a local Swift" in demo.output
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_two_demos_at_once(tmp_path):
+    """A second ./start.sh (another clone) beside the first: other ports, both work.
+
+    Both start at the same moment, so both find the default ports free, and
+    one of them loses each race for a port: it must notice (its daemons, not
+    the other demo's, listen on every port it prints) and choose others.
+    """
+    demos = [RunningDemo(tmp_path / name) for name in ("first", "second")]
+    try:
+        results = [exercise(demo) for demo in demos]
+        pairs = zip(demos, results, strict=True)
+        ports = [printed_ports(demo, settings) for demo, (settings, _) in pairs]
+        for demo, used in zip(demos, ports, strict=True):
+            assert set(used.values()) <= listened_by(demo), (used, demo.output)
+        assert not set(ports[0].values()) & set(ports[1].values()), ports
+    except BaseException:
+        for demo in demos:
+            demo.kill()
+        raise
+    for demo, (settings, descendants) in zip(demos, results, strict=True):
+        stop_demo(demo, "sigterm", settings, descendants)
+
+
+def test_profile_and_private_files(tmp_path):
+    """./start.sh --profile KEY: a traced command can be shown from the env file alone.
+
+    And every file of the demo that holds a secret is its user's alone: the
+    configurations (the agents' shared secret), the env file and the admin's
+    token, the database (each instance's secret) with its WAL.
+    """
+    demo = RunningDemo(tmp_path / "demo", "--profile", "demo-trace-key")
+    try:
+        settings, descendants = exercise(demo)
+        assert settings["LOGSVC_TRACE_STORE"] == f"file://{tmp_path / 'demo' / 'traces'}"
+        published = shell(
+            demo.dir / "env", f"logsvc --profile demo-trace-key log-publish {INSTANCE} general"
+        )
+        trace_id = re.search(r"^Trace ID: (\S+)$", published, re.M)
+        assert trace_id, published
+        shown = shell(demo.dir / "env", f"logsvc trace show {trace_id.group(1)}")
+        assert re.search(r"wsgi \[logsvc-api@", shown), shown
+        assert re.search(r"wsgi \[logsvc-guestagent@", shown), shown
+        assert "logsvc --profile demo-trace-key" in demo.output
+
+        secrets = ["api.conf", "guestagent.conf", "env", "admin_token", "shared_secret"]
+        secrets += ["api.sqlite", "api.sqlite-wal", "api.sqlite-shm"]
+        modes = {name: oct(stat.S_IMODE((demo.dir / name).stat().st_mode)) for name in secrets}
+        assert modes == dict.fromkeys(secrets, "0o600"), modes
+    except BaseException:
+        demo.kill()
+        raise
+    stop_demo(demo, "ctrl-c", settings, descendants)
