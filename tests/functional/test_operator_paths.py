@@ -2,6 +2,7 @@
 
 import importlib.metadata
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -229,3 +230,70 @@ def test_manage_a_bad_value_is_one_line_and_exit_2(tmp_path):
         f"logsvc-manage: configuration error: [database] pool_size = 'x' in {conf}: "
         "invalid literal for int() with base 10: 'x'"
     ]
+
+
+# --- the systemd units: valid, and able to read what deployment.md installs --------------------
+
+UNITS = sorted((ROOT / "etc" / "systemd").glob("*.service"))
+
+
+def _unit_settings(unit: Path) -> dict[str, str]:
+    settings = {}
+    for line in unit.read_text().splitlines():
+        if "=" in line and not line.startswith(("#", "[")):
+            key, value = line.split("=", 1)
+            settings[key.strip()] = value.strip()
+    return settings
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_unit_groups_read_the_configuration(unit):
+    """The unit's process may read the configuration deployment.md installs for it.
+
+    deployment.md installs each configuration root:GROUP 0640. systemd gives
+    the service Group= and SupplementaryGroups= (and the groups /etc/group
+    lists the user in, but never the user's primary group when Group= names
+    another): GROUP must be one of the two settings.
+    """
+    settings = _unit_settings(unit)
+    conf = re.search(r"--config-file (\S+)", settings["ExecStart"]).group(1)
+    deployment = (ROOT / "docs" / "deployment.md").read_text()
+    installs = re.findall(rf"install -m (0\d+) -o (\w+) -g (\w+) \S+ {re.escape(conf)}", deployment)
+    assert installs, f"deployment.md does not say how to install {conf}"
+    for mode, owner, group in installs:
+        assert int(mode, 8) & 0o007 == 0, f"{conf} is world-readable ({mode}): it holds secrets"
+        if settings["User"] != owner:
+            groups = [settings.get("Group", ""), *settings.get("SupplementaryGroups", "").split()]
+            assert group in groups, (
+                f"{unit.name} runs with {groups}; {conf} is {owner}:{group} {mode}"
+            )
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
+def test_unit_passes_systemd_analyze_verify(unit, tmp_path):
+    """`systemd-analyze verify`, with ExecStart pointed at this checkout's console scripts.
+
+    The tool comes with the systemd package, not from PyPI: test.sh cannot
+    install it, so a machine without it (a laptop on another OS) skips this.
+    """
+    tool = shutil.which("systemd-analyze")
+    if not tool:
+        pytest.skip("systemd-analyze is not installed (it comes with the systemd package)")
+    bin_dir = Path(sys.executable).parent
+    copy = tmp_path / unit.name
+    copy.write_text(unit.read_text().replace("/opt/logsvc/bin/", f"{bin_dir}/"))
+    proc = subprocess.run([tool, "verify", str(copy)], capture_output=True, text=True, timeout=120)
+    # verify exits 0 on unknown keys and bad values too: any line it writes is a finding.
+    findings = [line for line in proc.stderr.splitlines() + proc.stdout.splitlines() if line]
+    assert proc.returncode == 0 and findings == [], "\n".join(findings)
+
+
+def test_systemd_analyze_verify_reports_findings(tmp_path):
+    """The check above can fail: a unit with a key that does not exist is a finding."""
+    tool = shutil.which("systemd-analyze")
+    if not tool:
+        pytest.skip("systemd-analyze is not installed (it comes with the systemd package)")
+    bad = tmp_path / "bad.service"
+    bad.write_text("[Service]\nExecStart=/bin/true\nRestartPreventExitStatuses=2\n")
+    proc = subprocess.run([tool, "verify", str(bad)], capture_output=True, text=True, timeout=120)
+    assert "RestartPreventExitStatuses" in proc.stderr
