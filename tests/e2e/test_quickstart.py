@@ -294,14 +294,20 @@ def test_quickstart_ctrl_c(tmp_path):
 
 @pytest.mark.slow
 def test_quickstart_swift_sigterm():
-    """./start.sh --swift: a real local Swift holds the objects; SIGTERM stops it all."""
+    """./start.sh --swift after ./start.sh: a real local Swift holds the objects, from scratch."""
     workdir = Path(_swift_workdir())  # Swift needs user xattrs: /dev/shm where it has them
     try:
+        # First the embedded defaults in the same directory, as a new user would.
+        quickstart(workdir / "demo", "ctrl-c")
+        assert (workdir / "demo" / "objects").exists()
+        # Then --swift without --fresh: the agent's offsets describe the other
+        # store's objects; the demo says so and starts fresh.
         demo, settings = quickstart(workdir / "demo", "sigterm", "--swift")
         assert "LOGSVC_FILE_ROOT" not in settings
         assert settings["OS_AUTH_URL"].endswith("/auth/v1.0")
         assert not (workdir / "demo" / "objects").exists()
         assert "starting a local Swift" in demo.output
+        assert "stored its logs in file; this one uses swift: starting fresh" in demo.output
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -1,8 +1,10 @@
 """What an operator meets: the docs' configuration snippets, bad values, file modes, the units."""
 
 import importlib.metadata
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -297,3 +299,40 @@ def test_systemd_analyze_verify_reports_findings(tmp_path):
     bad.write_text("[Service]\nExecStart=/bin/true\nRestartPreventExitStatuses=2\n")
     proc = subprocess.run([tool, "verify", str(bad)], capture_output=True, text=True, timeout=120)
     assert "RestartPreventExitStatuses" in proc.stderr
+
+
+# --- files with secrets are their owner's alone --------------------------------------------------
+
+
+def test_sqlite_database_and_its_wal_are_private(tmp_path):
+    """logsvc-manage db upgrade under the usual umask: the file holding instance secrets is 0600.
+
+    SQLite gives -wal and -shm the database file's mode: they are 0600 too,
+    seen here while a connection of the API's kind holds them open.
+    """
+    from sqlalchemy import text
+
+    from api.db import make_engine
+
+    url = f"sqlite:///{tmp_path / 'api.sqlite'}"
+    conf = tmp_path / "api.conf"
+    conf.write_text(f"[database]\nconnection = {url}\n")
+    before = os.umask(0o022)
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "api.manage", "--config-file", str(conf), "db", "upgrade"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        engine = make_engine(url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text("DELETE FROM tokens WHERE id = -1"))
+                names = ["api.sqlite", "api.sqlite-wal", "api.sqlite-shm"]
+                modes = {n: oct(stat.S_IMODE((tmp_path / n).stat().st_mode)) for n in names}
+        finally:
+            engine.dispose()
+    finally:
+        os.umask(before)
+    assert modes == dict.fromkeys(names, "0o600"), modes
