@@ -12,6 +12,7 @@ copy runs beside the first. --profile KEY turns tracing on in both daemons.
 """
 
 import argparse
+import fcntl
 import os
 import random
 import shutil
@@ -19,8 +20,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +87,29 @@ def choose_ports(avoid: set[int] = frozenset()) -> dict[str, int]:
             print(f"port {preferred} is taken: {WHAT[name]} uses {number}", flush=True)
         ports[name] = number
     return ports
+
+
+def hold_ports_lock(check: Callable[[], None]):
+    """An open file locked while this demo chooses its ports and its daemons bind them.
+
+    Two demos started at once (two clones, two terminals) would otherwise both
+    find 8779 free and race for it: the second waits here until the first's
+    daemons listen. Another program may still take a port meanwhile: `spawn`
+    sees that and the ports are chosen again. `check` raises on Ctrl-C.
+    """
+    path = Path(tempfile.gettempdir()) / f"logsvc-demo-ports-{os.getuid()}.lock"
+    lock = open(path, "a")  # noqa: SIM115 - held until the daemons listen
+    said = False
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return lock
+        except BlockingIOError:
+            if not said:
+                print("another demo is starting on this machine: waiting for its ports", flush=True)
+                said = True
+            check()
+            time.sleep(0.2)
 
 
 class PortTaken(Exception):
@@ -363,6 +389,7 @@ def main() -> int:
             target=sample_writer, args=(demo / "general.log", stop, 2000), daemon=True
         )
         taken: set[int] = set()
+        ports_lock = hold_ports_lock(procs.check)
         for attempt in range(5):
             ports = choose_ports(taken)
             write_configs(demo, swift_creds, ports, secret_file.read_text(), args.profile)
@@ -384,6 +411,7 @@ def main() -> int:
                 procs.stop_children()
         else:
             raise SystemExit("could not find free ports; is something taking every one?")
+        ports_lock.close()  # our daemons listen: another demo's choice will see them
 
         from logsvc.client.api import Client
 

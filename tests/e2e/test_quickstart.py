@@ -347,7 +347,7 @@ def test_profile_and_private_files(tmp_path):
         settings, descendants = exercise(demo)
         assert settings["LOGSVC_TRACE_STORE"] == f"file://{tmp_path / 'demo' / 'traces'}"
         published = shell(
-            demo.dir / "env", f"logsvc --profile demo-trace-key log-publish {INSTANCE} general"
+            demo.dir / "env", f"logsvc --profile demo-trace-key log-publish {INSTANCE} general 2>&1"
         )
         trace_id = re.search(r"^Trace ID: (\S+)$", published, re.M)
         assert trace_id, published
