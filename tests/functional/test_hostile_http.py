@@ -201,10 +201,11 @@ def test_the_api_servers_own_errors_are_json(stack, request_bytes, status):
     assert body["error"]["message"]
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), SERVER_ERRORS)
-def test_the_agents_servers_own_errors_are_json(stack, request_bytes, status):
+@pytest.mark.parametrize("request_bytes", [b"NOT A REQUEST LINE\r\n\r\n", SERVER_ERRORS[-1][0]])
+def test_the_agents_servers_own_errors_are_json(stack, request_bytes):
+    # (cheroot takes the long line and headers above: the application answers them)
     got, body = raw_exchange(stack.agent.port, request_bytes)
-    assert 400 <= got < 500 and body["error"]["status"] == got, body
+    assert (got, body["error"]["status"]) == (400, 400), body
 
 
 @pytest.mark.parametrize(
