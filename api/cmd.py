@@ -11,7 +11,7 @@ import logsvc
 from api import migrate, opts
 from api.db import Database
 from api.server import ApiServer
-from logsvc import configcheck
+from logsvc import configcheck, logescape
 from logsvc.exceptions import ConfigError
 
 LOG = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ def main(argv: list[str] | None = None, wrap=None) -> int:
         print(f"{PROG}: configuration error: {exc.message}", file=sys.stderr)
         return 2
     oslo_logging.setup(conf, PROG, version=logsvc.__version__)
+    logescape.install()  # a request must not write lines of its own into the log
     try:
         check(conf)
     except ConfigError as exc:

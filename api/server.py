@@ -8,16 +8,26 @@ application, database engine and HTTP sessions (``load``), so that no
 connection is shared between processes.
 """
 
+import http
+import json
 import logging
 import subprocess
 from collections.abc import Callable
 from typing import Any
 
+from gunicorn import glogging, util
 from gunicorn.app.base import BaseApplication
+from gunicorn.http import RequestParser
+from gunicorn.http import errors as http_errors
+from gunicorn.workers.gthread import ThreadWorker
 from oslo_config import cfg
 
 from api import operations, statusd
 from api.app import create_app
+from logsvc import logescape
+from logsvc.exceptions import BadRequest, LogsvcError
+from logsvc.httperrors import error_body
+from logsvc.readdeadline import DeadlineSocket, ReadDeadline
 
 LOG = logging.getLogger(__name__)
 
@@ -48,6 +58,30 @@ server_opts = [
         "X-Forwarded-For headers are trusted (gunicorn's forwarded_allow_ips); '*' "
         "trusts every peer, only right when nothing else can reach the API.",
     ),
+    cfg.FloatOpt(
+        "client_header_timeout",
+        default=10.0,
+        min=0.5,
+        max=300.0,
+        help="Seconds a client has to send a request's line and headers, in all (not "
+        "per read): a slower one is answered 408 and its thread freed. Each request "
+        "holds one of the [api] threads while it is read.",
+    ),
+    cfg.FloatOpt(
+        "client_body_timeout",
+        default=10.0,
+        min=0.5,
+        max=300.0,
+        help="Seconds a client has, from the end of its headers, to send the request "
+        "body, in all (not per read): a slower one is refused with 400.",
+    ),
+    cfg.URIOpt(
+        "public_endpoint",
+        schemes=["http", "https"],
+        help="Base URL clients reach the API by (https://logs.example.com:8779), for "
+        "the links of GET / and of the Trove routes. Unset, the links are relative "
+        "(/v1/): a request's Host and X-Forwarded-* headers never make them.",
+    ),
     cfg.IntOpt(
         "graceful_timeout",
         default=30,
@@ -61,6 +95,105 @@ WsgiApp = Callable[..., Any]
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(server_opts, "api")
+
+
+class _HeadersTimeout(Exception):
+    """The headers did not arrive in time (not an OSError: gthread logs those as faults)."""
+
+
+class _DeadlineParser(RequestParser):
+    """gunicorn's parser, with a deadline for each request's headers, then for its body."""
+
+    def __init__(self, cfg, sock: DeadlineSocket, client, header_timeout, body_timeout):
+        super().__init__(cfg, sock, client)
+        self.sock = sock
+        self.timeouts = header_timeout, body_timeout
+
+    def __next__(self):
+        header_timeout, body_timeout = self.timeouts
+        self.sock.arm("headers", header_timeout)
+        try:
+            request = super().__next__()
+        except ReadDeadline as exc:
+            raise _HeadersTimeout(exc.message) from None
+        self.sock.arm("body", body_timeout)
+        return request
+
+    next = __next__
+
+
+# gunicorn's errors about what a client sent, and their statuses (400 for the rest).
+_CLIENT_ERRORS: list[tuple[type[Exception], int]] = [
+    (_HeadersTimeout, 408),
+    (http_errors.LimitRequestLine, 414),
+    (http_errors.LimitRequestHeaders, 431),
+    (http_errors.UnsupportedTransferCoding, 501),
+    (http_errors.ExpectationFailed, 417),
+    (http_errors.ForbiddenProxyRequest, 403),
+    (http_errors.ParseException, 400),
+]
+
+
+class ApiWorker(ThreadWorker):
+    """gunicorn's gthread worker with read deadlines, and JSON for its own errors.
+
+    A thread reads a request's headers within [api] client_header_timeout and
+    the application its body within [api] client_body_timeout (in all, not per
+    read); gthread already gives a connection that sends nothing back to its
+    poller. Errors that gunicorn answers itself (a malformed or too long
+    request line, too large headers, a timeout) get the API's JSON body, not
+    gunicorn's HTML page. ``configured`` binds the deadlines to a subclass.
+    """
+
+    header_timeout = 10.0
+    body_timeout = 10.0
+
+    @classmethod
+    def configured(cls, conf: cfg.ConfigOpts) -> type["ApiWorker"]:
+        attrs = {
+            "header_timeout": conf.api.client_header_timeout,
+            "body_timeout": conf.api.client_body_timeout,
+        }
+        return type(cls.__name__, (cls,), attrs)
+
+    def enqueue_req(self, conn) -> None:
+        # Set up before gthread's TConn.init(), which then keeps this parser.
+        if conn.parser is None and not self.cfg.is_ssl:
+            conn.sock = DeadlineSocket(conn.sock)
+            conn.parser = _DeadlineParser(
+                self.cfg, conn.sock, conn.client, self.header_timeout, self.body_timeout
+            )
+        super().enqueue_req(conn)
+
+    def handle_error(self, req, client, addr, exc) -> None:
+        status = next((code for cls, code in _CLIENT_ERRORS if isinstance(exc, cls)), 500)
+        if status == 500:
+            self.log.exception("error handling a request")
+            domain = LogsvcError("internal error; the API's log has the details")
+        else:
+            message = str(exc)[:200] or http.HTTPStatus(status).phrase
+            self.log.info("refused a request from %s: %s", (addr or ("",))[0], message)
+            domain = BadRequest(message)
+        body = error_body(domain)
+        body["error"]["status"] = status
+        payload = json.dumps(body).encode()
+        head = (
+            f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n"
+            "Connection: close\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
+        try:
+            util.write_nonblock(client, head.encode("latin-1") + payload)
+        except Exception:
+            self.log.debug("could not send the error response")
+
+
+class EscapingLogger(glogging.Logger):
+    """gunicorn's logger, control characters escaped (it logs bad request lines)."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        logescape.install(self.error_log, self.access_log)
 
 
 def post_fork(conf: cfg.ConfigOpts, worker_pid: int) -> None:
@@ -88,7 +221,8 @@ class ApiServer(BaseApplication):
             "bind": [f"{host}:{api.bind_port}"],
             "workers": api.workers,
             "threads": api.threads,
-            "worker_class": "gthread",
+            "worker_class": ApiWorker.configured(self.conf),
+            "logger_class": EscapingLogger,
             # A worker is killed when its main loop is silent that long; gthread's
             # loop keeps beating while a long publish runs in one of its threads.
             "timeout": 60,

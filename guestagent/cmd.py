@@ -21,7 +21,7 @@ from oslo_log import log as oslo_logging
 import logsvc
 from guestagent import opts, service
 from guestagent.manager import LogManager
-from logsvc import configcheck
+from logsvc import configcheck, logescape
 from logsvc.exceptions import ConfigError, LogsvcError
 from logsvc.storage import store_from_conf
 
@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: configuration error: {exc.message}", file=sys.stderr)
         return 2
     oslo_logging.setup(conf, PROG, version=logsvc.__version__)
+    logescape.install()  # a request must not write lines of its own into the log
     try:
         if conf.command == "serve":
             return service.serve(conf)

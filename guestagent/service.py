@@ -13,6 +13,8 @@ import threading
 import traceback
 
 import requests
+from cheroot import errors as cheroot_errors
+from cheroot import server as cheroot_server
 from cheroot import wsgi
 from oslo_config import cfg
 
@@ -20,7 +22,9 @@ import logsvc
 from guestagent import endpoint, opts, reports
 from guestagent.manager import LogManager, agent_group
 from logsvc import gmr, profiling
-from logsvc.exceptions import ConfigError
+from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
+from logsvc.httperrors import error_body
+from logsvc.readdeadline import DeadlineSocket
 from logsvc.signing import DEFAULT_MAX_SKEW, Verifier, sign
 from logsvc.status import Category, StatusService, secrets_from_conf
 from logsvc.storage import store_from_conf
@@ -55,6 +59,22 @@ service_opts = [
         max=256,
         help="Requests served at once (a publish occupies one while it runs).",
     ),
+    cfg.FloatOpt(
+        "client_header_timeout",
+        default=10.0,
+        min=0.5,
+        max=300.0,
+        help="Seconds a client has to send a request's line and headers, in all (not "
+        "per read): a slower one is answered 408 and its thread freed.",
+    ),
+    cfg.FloatOpt(
+        "client_body_timeout",
+        default=10.0,
+        min=0.5,
+        max=300.0,
+        help="Seconds a client has, from the end of its headers, to send the request "
+        "body, in all (not per read): a slower one is refused with 400.",
+    ),
     cfg.URIOpt(
         "api_url",
         help="Base URL of the logsvc API (http://host:8779); when set, the agent "
@@ -78,6 +98,69 @@ service_opts = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(service_opts, agent_group)
+
+
+class _Request(cheroot_server.HTTPRequest):
+    """cheroot's request, read within deadlines, its own errors answered as JSON."""
+
+    def parse_request(self) -> None:
+        # A deadline that runs out raises a timeout, which cheroot answers 408.
+        self.conn.socket.arm("headers", self.server.header_timeout)
+        super().parse_request()
+        self.conn.socket.arm("body", self.server.body_timeout)
+
+    def simple_response(self, status, msg="") -> None:
+        code = int(str(status)[:3])
+        if code < 400:
+            super().simple_response(status, msg)
+            return
+        if isinstance(msg, bytes):
+            msg = msg.decode("latin-1")
+        domain = (
+            BadRequest(msg[:200] or str(status)[4:])
+            if code < 500
+            else LogsvcError("internal error")
+        )
+        body = error_body(domain)
+        body["error"]["status"] = code
+        payload = json.dumps(body).encode()
+        self.close_connection = True
+        head = (
+            f"{self.server.protocol} {status}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+        )
+        try:
+            self.conn.wfile.write(head.encode("latin-1") + payload)
+        except OSError as exc:
+            if exc.args[0] not in cheroot_errors.socket_errors_to_ignore:
+                raise
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
+
+    def __init__(self, server, sock, makefile=cheroot_server.MakeFile):
+        super().__init__(server, DeadlineSocket(sock), makefile)
+
+
+class AgentServer(wsgi.Server):
+    """cheroot's WSGI server with read deadlines (logsvc.readdeadline), JSON errors, and
+    its error log through logging (where control characters are escaped)."""
+
+    ConnectionClass = _Connection
+
+    def __init__(self, conf: cfg.ConfigOpts, app) -> None:
+        super().__init__(
+            (conf.agent.bind_host, conf.agent.bind_port),
+            app,
+            numthreads=conf.agent.threads,
+            server_name="logsvc-guestagent",
+        )
+        self.header_timeout = conf.agent.client_header_timeout
+        self.body_timeout = conf.agent.client_body_timeout
+
+    def error_log(self, msg="", level=logging.INFO, traceback=False) -> None:
+        logging.getLogger("cheroot").log(level, "%s", msg, exc_info=traceback)
 
 
 class AgentService:
@@ -111,12 +194,7 @@ class AgentService:
             category=Category.INSTANCE,
             interval=30,
         )
-        self.server = wsgi.Server(
-            (conf.agent.bind_host, conf.agent.bind_port),
-            self.app,
-            numthreads=conf.agent.threads,
-            server_name="logsvc-guestagent",
-        )
+        self.server = AgentServer(conf, self.app)
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -217,7 +295,12 @@ def _abandon_stop(margin: float) -> None:
         for thread in threading.enumerate()
         if (frame := sys._current_frames().get(thread.ident)) is not None
     )
-    LOG.error("the stop overran its grace time by %ss; exiting now. Threads:%s", margin, stacks)
+    LOG.error(
+        "the stop overran its grace time by %ss; exiting now. Threads:%s",
+        margin,
+        stacks,
+        extra={"verbatim": True},  # our own stacks, multi-line (logsvc.logescape)
+    )
     logging.shutdown()
     os._exit(1)
 

@@ -6,12 +6,13 @@ The tenant in the URL must be the caller's own (an admin may name any): for
 another tenant's URL, an instance is answered as one that does not exist.
 """
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from api import bodies, claims, instances, logs
 from api.auth import authenticate_request, current_caller
 from api.db import session
 from api.state import app_state
+from api.views.meta import public_base
 from logsvc.exceptions import Forbidden
 
 bp = Blueprint("trove", __name__, url_prefix="/v1.0/<tenant_id>")
@@ -41,7 +42,7 @@ def list_instances(tenant_id: str) -> Response:
     # python-troveclient sends include_clustered, limit and marker: one page holds all.
     _own(tenant_id, None)
     found = instances.visible(session(), app_state(), current_caller(), tenant_id)
-    base = request.host_url.rstrip("/") + f"/v1.0/{tenant_id}"
+    base = public_base() + f"/v1.0/{tenant_id}"
     busy = claims.publishing_among(session(), [i.id for i in found])
     return jsonify(
         instances=[instances.trove_view(session(), i, base, busy) for i in found], links=[]
@@ -51,7 +52,7 @@ def list_instances(tenant_id: str) -> Response:
 @bp.get("/instances/<instance_id>")
 def show_instance(tenant_id: str, instance_id: str) -> Response:
     instance = _find(tenant_id, instance_id)
-    base = request.host_url.rstrip("/") + f"/v1.0/{tenant_id}"
+    base = public_base() + f"/v1.0/{tenant_id}"
     return jsonify(instance=instances.trove_view(session(), instance, base))
 
 
