@@ -25,7 +25,6 @@ import requests
 
 from logsvc import atomicfile
 from logsvc.client import http
-from logsvc.client.objects import open_store
 from logsvc.client.reader import Gap, LogReader
 from logsvc.exceptions import LogsvcError, from_code
 from logsvc.logmodel import LogView
@@ -204,6 +203,8 @@ class Client:
             raise LogsvcError(
                 f"log {log!r} has nothing published yet: publish it first (log-publish)"
             )
+        from logsvc.client.objects import open_store  # swiftclient: seconds to import
+
         store = open_store(**self.storage)
         return LogReader(store, view.container, view.prefix, view.metafile)
 
