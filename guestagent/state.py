@@ -13,12 +13,12 @@ import errno
 import fcntl
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from logsvc import atomicfile
 from logsvc.exceptions import LogBusy, StateError
 
 _FORMAT = 1
@@ -101,25 +101,9 @@ class StateStore:
 
     def save(self, log: str, state: LogState) -> None:
         self.ensure_dir()
-        path = self._path(log, "state")
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.state_dir, prefix=f".{log}.", suffix=".tmp")
+            atomicfile.write_bytes(self._path(log, "state"), state.to_json())
         except OSError as exc:
-            raise self._save_error(log, exc) from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(state.to_json())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            dir_fd = os.open(self.state_dir, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             raise self._save_error(log, exc) from None
 
     def _save_error(self, log: str, exc: OSError) -> StateError:

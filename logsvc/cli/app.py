@@ -58,6 +58,13 @@ class LogsvcApp(App):
         api.add_argument("--url", help="the API's URL, e.g. http://127.0.0.1:8779 ($LOGSVC_URL)")
         api.add_argument("--token", help="your token ($LOGSVC_TOKEN)")
         api.add_argument(
+            "--timeout",
+            metavar="SECONDS",
+            help="how long one call to the API may take in all, answer included "
+            "($LOGSVC_TIMEOUT; default 600, as a publish takes its time; "
+            "for status: 10)",
+        )
+        api.add_argument(
             "--config",
             metavar="FILE",
             help=f"settings file ($LOGSVC_CONFIG, default {cli_settings.DEFAULT_FILE})",
@@ -121,7 +128,7 @@ class LogsvcApp(App):
     @property
     def client(self):
         if self._client is None:
-            from logsvc.client.api import Client
+            from logsvc.client.api import DEFAULT_TIMEOUT, Client
 
             extra = None
             if self.options.profile:
@@ -133,6 +140,7 @@ class LogsvcApp(App):
                 self.settings.get("url"),
                 self.settings.get("token"),
                 storage=self.settings.storage(),
+                timeout=self.settings.timeout(DEFAULT_TIMEOUT),
                 headers=extra,
             )
         return self._client
@@ -141,12 +149,11 @@ class LogsvcApp(App):
         if self.options.profile and self._client is not None:
             from osprofiler import profiler
 
+            from logsvc.cli.trace import profiled
+
             trace = profiler.get()
             if trace is not None:
-                base_id = trace.get_base_id()
-                self.stderr.write(
-                    f"Trace ID: {base_id}\nShow it with: logsvc trace show {base_id}\n"
-                )
+                self.stderr.write(profiled(self.settings.get("trace_store"), trace.get_base_id()))
 
 
 def main(argv: list[str] | None = None) -> int:

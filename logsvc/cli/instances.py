@@ -4,6 +4,8 @@ from cliff.command import Command
 from cliff.lister import Lister
 from cliff.show import ShowOne
 
+from logsvc.cli.output import cells
+
 COLUMNS = ("id", "name", "tenant_id", "datastore", "agent_url", "task_state", "last_heartbeat")
 
 
@@ -12,7 +14,7 @@ class InstanceList(Lister):
 
     def take_action(self, args):
         instances = self.app.client.instance_list()
-        return COLUMNS, [tuple(i.get(c) for c in COLUMNS) for i in instances]
+        return COLUMNS, [cells(args, (i.get(c) for c in COLUMNS)) for i in instances]
 
 
 class _OneInstance(ShowOne):
@@ -22,16 +24,16 @@ class _OneInstance(ShowOne):
         return parser
 
     @staticmethod
-    def shown(instance: dict):
+    def shown(args, instance: dict):
         fields = sorted(instance)
-        return fields, [instance[f] for f in fields]
+        return cells(args, fields), cells(args, (instance[f] for f in fields))
 
 
 class InstanceShow(_OneInstance):
     """One instance: its tenant, datastore, agent and state."""
 
     def take_action(self, args):
-        return self.shown(self.app.client.instance_show(args.instance))
+        return self.shown(args, self.app.client.instance_show(args.instance))
 
 
 class InstanceRegister(_OneInstance):
@@ -64,7 +66,7 @@ class InstanceRegister(_OneInstance):
             name=args.name,
             shared_secret=secret,
         )
-        return self.shown(instance)
+        return self.shown(args, instance)
 
 
 class InstanceDelete(Command):

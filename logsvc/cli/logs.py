@@ -3,6 +3,7 @@
 from cliff.lister import Lister
 from cliff.show import ShowOne
 
+from logsvc.cli.output import cells
 from logsvc.logmodel import LogView
 
 LIST_COLUMNS = ("Name", "Type", "Status", "Published", "Pending", "Container", "Prefix")
@@ -26,7 +27,7 @@ class LogList(Lister):
             )
         rows = [
             # None stays None: tables print it as the spec's do, -f json as null.
-            (v.name, v.type, v.status, v.published, v.pending, v.container, v.prefix)
+            cells(args, (v.name, v.type, v.status, v.published, v.pending, v.container, v.prefix))
             for v in logs
         ]
         return LIST_COLUMNS, rows
@@ -46,7 +47,7 @@ class _OneLog(ShowOne):
 
     def take_action(self, args):
         view = self.act(args).to_dict()
-        return SHOW_FIELDS, [view[f] for f in SHOW_FIELDS]
+        return SHOW_FIELDS, cells(args, (view[f] for f in SHOW_FIELDS))
 
 
 class LogShow(_OneLog):

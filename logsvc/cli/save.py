@@ -4,7 +4,9 @@ import time
 
 from cliff.command import Command
 
+from logsvc.atomicfile import NotRegularFile
 from logsvc.cli.tail import report_gaps
+from logsvc.exceptions import LogsvcError
 
 
 class Progress:
@@ -34,24 +36,44 @@ class Progress:
 class LogSave(Command):
     """Save a whole log to a file (spec: log-save); <log>.log by default.
 
-    The file appears only once it is complete (written aside, then renamed).
+    The file appears only once it is complete (written aside in its
+    directory, then renamed over it). Only a new file or a regular file is
+    written: a symbolic link is followed, and the file it points to is
+    replaced (in that file's directory; the link stays). A device, a FIFO or
+    a directory is refused; to send a log into one, use
+    log-tail --lines 0 > TARGET.
     """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         parser.add_argument("instance", help="the instance's id")
         parser.add_argument("log", help="the log's name (see log-list)")
-        parser.add_argument("--file", metavar="FILE", help="where to save it (default <log>.log)")
+        parser.add_argument(
+            "--file",
+            metavar="FILE",
+            help="where to save it (default <log>.log): a new or a regular file, "
+            "or a link to one (the file it points to is replaced)",
+        )
         parser.add_argument("--publish", action="store_true", help="publish first, and wait for it")
         return parser
 
     def take_action(self, args):
         progress = Progress(self.app.stderr)
         client = self.app.client
-        path = client.log_save(
-            args.instance, args.log, publish=args.publish, filename=args.file, progress=progress
-        )
-        progress.finish()
+        target = args.file or f"{args.log}.log"
+        try:
+            path = client.log_save(
+                args.instance, args.log, publish=args.publish, filename=target, progress=progress
+            )
+        except NotRegularFile as exc:
+            raise LogsvcError(
+                f"not saved: {target} is {exc.strerror}; log-save writes files only "
+                f"(log-tail --lines 0 > {target} sends a log anywhere)"
+            ) from None
+        except OSError as exc:
+            raise LogsvcError(f"cannot save to {target}: {exc.strerror}") from None
+        finally:
+            progress.finish()
         report_gaps(self.app.stderr, client.last_gaps)
         self.app.stdout.write(f"{path}\n")
         return 0

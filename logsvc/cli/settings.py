@@ -3,22 +3,29 @@
 The file (``--config FILE``, ``$LOGSVC_CONFIG``, or ``~/.config/logsvc/logsvc.conf``)
 is INI with one section ``[logsvc]`` whose keys are the flags' names with
 ``_`` for ``-`` (``url``, ``token``, ``file_root``, ``os_auth_url`` ...).
-Environment: ``LOGSVC_URL``, ``LOGSVC_TOKEN``, ``LOGSVC_FILE_ROOT``,
-``LOGSVC_TRACE_STORE``, and the usual ``OS_*`` for Swift.
+Environment: ``LOGSVC_URL``, ``LOGSVC_TOKEN``, ``LOGSVC_TIMEOUT``,
+``LOGSVC_FILE_ROOT``, ``LOGSVC_TRACE_STORE``, and the usual ``OS_*`` for Swift.
 """
 
 import configparser
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from logsvc.exceptions import ConfigError
+from logsvc.safetext import printable
+
 DEFAULT_FILE = os.path.join("~", ".config", "logsvc", "logsvc.conf")
+#: The longest timeout taken (a day): what is larger is more likely a typo.
+MAX_TIMEOUT = 86400.0
 
 #: setting -> (flag destination, environment variables, in order)
 SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
     "url": ("url", ("LOGSVC_URL",)),
     "token": ("token", ("LOGSVC_TOKEN",)),
+    "timeout": ("timeout", ("LOGSVC_TIMEOUT",)),
     "file_root": ("file_root", ("LOGSVC_FILE_ROOT",)),
     "trace_store": ("trace_store", ("LOGSVC_TRACE_STORE",)),
     "os_auth_url": ("os_auth_url", ("OS_AUTH_URL", "ST_AUTH")),
@@ -48,6 +55,22 @@ class Settings:
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.values.get(name) or default
+
+    def timeout(self, default: float) -> float:
+        """Seconds a call may take in all (``timeout``), or `default`."""
+        text = self.get("timeout")
+        if text is None:
+            return default
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = math.nan
+        if not 0 < seconds <= MAX_TIMEOUT:  # nan too
+            raise ConfigError(
+                f"the timeout is a number of seconds, above 0 and at most {MAX_TIMEOUT:g}, "
+                f"not {printable(text, 40)}"
+            )
+        return seconds
 
     def storage(self) -> dict[str, Any]:
         """Arguments of ``logsvc.client.objects.open_store``."""

@@ -15,6 +15,7 @@ arguments). Errors are the domain's exceptions (logsvc.exceptions), rebuilt
 from the API's answer, with its HTTP status in `status`.
 """
 
+import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,13 +23,16 @@ from typing import Any
 
 import requests
 
-from logsvc.client.objects import open_store
+from logsvc import atomicfile
+from logsvc.client import http
 from logsvc.client.reader import Gap, LogReader
 from logsvc.exceptions import LogsvcError, from_code
 from logsvc.logmodel import LogView
+from logsvc.safetext import printable
 
 LOG = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 600.0  # a publish of a large log takes its time
+_UNEXPECTED = "the API's answer is not what logsvc expects"
 
 
 class LogList(list):
@@ -56,10 +60,14 @@ class Client:
         storage: Mapping[str, Any] | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         headers: Callable[[], Mapping[str, str]] | None = None,
+        max_answer: int = http.MAX_ANSWER,
     ):
         """`url` and `token`, or a keystoneauth1 `session` (then `url` may be
         left out: the endpoint comes from the catalog, service type
         ``database-logs``). `headers` adds headers to every request (tracing).
+        `timeout` bounds each call to the API in all (seconds); `max_answer`
+        the bytes of its answer. Redirects are refused (see
+        `logsvc.client.http`).
         """
         if session is None and not url:
             raise LogsvcError("the API's URL is needed (LOGSVC_URL, or --url)")
@@ -68,72 +76,82 @@ class Client:
         self.session = session
         self.storage = dict(storage or {})
         self.timeout = timeout
+        self.max_answer = max_answer
         self.extra_headers = headers
         self.last_gaps: list[Gap] = []
-        self._http = requests.Session()
+        self._http = http.new_session()
 
     # --- HTTP -----------------------------------------------------------------
 
     def _request(self, method: str, path: str, body: dict | None = None) -> dict[str, Any]:
+        """The API's JSON answer (an object); its error, rebuilt, for an error status."""
         headers = {"Accept": "application/json"}
         if self.extra_headers:
             headers.update(self.extra_headers())
+        where = f"the API at {self.url}" if self.url else "the API"
         started = time.monotonic()
-        try:
-            if self.session is not None:
-                kwargs = (
-                    {"endpoint_override": self.url}
-                    if self.url
-                    else {
-                        "endpoint_filter": {"service_type": "database-logs", "interface": "public"}
-                    }
-                )
-                resp = self.session.request(
+        if self.session is not None:
+            endpoint = (
+                {"endpoint_override": self.url}
+                if self.url
+                else {"endpoint_filter": {"service_type": "database-logs", "interface": "public"}}
+            )
+
+            def send(timeout: float) -> requests.Response:
+                return self.session.request(
                     path,
                     method,
                     json=body,
                     headers=headers,
                     raise_exc=False,
-                    timeout=self.timeout,
-                    **kwargs,
+                    redirect=False,
+                    stream=True,
+                    log=False,  # it would read the whole answer to log it
+                    timeout=timeout,
+                    **endpoint,
                 )
-            else:
-                if self.token:
-                    headers["X-Auth-Token"] = self.token
-                resp = self._http.request(
-                    method, self.url + path, json=body, headers=headers, timeout=self.timeout
-                )
-        except requests.Timeout:
-            raise LogsvcError(f"the API did not answer within {self.timeout:.0f}s") from None
-        except requests.RequestException as exc:
-            raise LogsvcError(f"cannot reach the API at {self.url}: {type(exc).__name__}") from None
-        except Exception as exc:
-            if type(exc).__module__.startswith("keystoneauth1"):
-                raise LogsvcError(f"cannot reach the API: {exc}") from None
-            raise
+
+            answer = http.call_with(
+                send, what=where, timeout=self.timeout, max_bytes=self.max_answer
+            )
+        else:
+            if self.token:
+                headers["X-Auth-Token"] = self.token
+            answer = http.call(
+                self._http,
+                method,
+                self.url + path,
+                json=body,
+                headers=headers,
+                what=where,
+                timeout=self.timeout,
+                max_bytes=self.max_answer,
+            )
         LOG.debug(
             "%s %s -> %s in %.0f ms",
             method,
             path,
-            resp.status_code,
+            answer.status,
             (time.monotonic() - started) * 1000,
         )
-        return self._answer(resp)
+        return self._answer(answer)
 
     @staticmethod
-    def _answer(resp: requests.Response) -> dict[str, Any]:
+    def _answer(answer: http.Answer) -> dict[str, Any]:
         try:
-            data = resp.json() if resp.content else {}
+            data = json.loads(answer.body) if answer.body else {}
         except ValueError:
             data = None
-        if resp.status_code < 400 and isinstance(data, dict):
-            return data
+        if answer.status < 400:
+            if isinstance(data, dict):
+                return data
+            raise LogsvcError(f"the API answered {answer.status} without a JSON object")
         error = data.get("error") if isinstance(data, dict) else None
         if isinstance(error, dict) and "message" in error:
-            exc = from_code(str(error.get("code", "")), str(error["message"]))
+            exc = from_code(printable(error.get("code", ""), 64), printable(error["message"]))
         else:
-            exc = LogsvcError(f"the API answered {resp.status_code} {resp.reason}")
-        exc.status = resp.status_code
+            exc = LogsvcError(f"the API answered {answer.status} {answer.reason}")
+        exc.status = answer.status
         raise exc
 
     # --- the spec's log methods ----------------------------------------------
@@ -141,10 +159,10 @@ class Client:
     def log_list(self, instance: Any) -> LogList:
         """Every log of the instance the caller may see."""
         data = self._request("GET", f"/v1/instance/{instance_id(instance)}/log")
-        logs = LogList(LogView.from_dict(entry) for entry in data["logs"])
+        logs = LogList(_log(entry) for entry in _field(data, "logs", list))
         logs.stale = bool(data.get("stale"))
-        logs.last_seen = data.get("last_seen")
-        logs.message = data.get("reason")
+        logs.last_seen = _note(data.get("last_seen"))
+        logs.message = _note(data.get("reason"))
         return logs
 
     def _action(self, instance: Any, log: str, **flags: bool) -> LogView:
@@ -153,10 +171,10 @@ class Client:
         if data.get("stale"):
             LOG.warning(
                 "warning: %s; this is the log's last known state (%s)",
-                data.get("reason") or "the agent is unreachable",
-                data.get("last_seen") or "time unknown",
+                _note(data.get("reason")) or "the agent is unreachable",
+                _note(data.get("last_seen")) or "time unknown",
             )
-        return LogView.from_dict(data["log"])
+        return _log(_field(data, "log", dict))
 
     def log_show(self, instance: Any, log: str) -> LogView:
         return self._action(instance, log)
@@ -185,6 +203,8 @@ class Client:
             raise LogsvcError(
                 f"log {log!r} has nothing published yet: publish it first (log-publish)"
             )
+        from logsvc.client.objects import open_store  # swiftclient: seconds to import
+
         store = open_store(**self.storage)
         return LogReader(store, view.container, view.prefix, view.metafile)
 
@@ -218,8 +238,13 @@ class Client:
         filename: str | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> str:
-        """Save the whole log to `filename` (default ``<log>.log``); the file's name."""
+        """Save the whole log to `filename` (default ``<log>.log``); the file's name.
+
+        `filename` must be new, a regular file, or a link to one (see
+        `LogReader.save`); NotRegularFile otherwise, before anything is asked.
+        """
         target = filename or f"{log}.log"
+        atomicfile.target_of(target, follow_links=True)  # a device is refused before any work
         with self.log_reader(instance, log, publish) as reader:
             saved = reader.save(target, progress)
         self.last_gaps = saved.gaps
@@ -228,10 +253,14 @@ class Client:
     # --- instances (admin) ----------------------------------------------------
 
     def instance_list(self) -> list[dict[str, Any]]:
-        return self._request("GET", "/v1/instance")["instances"]
+        instances = _field(self._request("GET", "/v1/instance"), "instances", list)
+        if not all(isinstance(i, dict) for i in instances):
+            raise LogsvcError(f"{_UNEXPECTED}: an instance that is no object")
+        return instances
 
     def instance_show(self, instance: Any) -> dict[str, Any]:
-        return self._request("GET", f"/v1/instance/{instance_id(instance)}")["instance"]
+        data = self._request("GET", f"/v1/instance/{instance_id(instance)}")
+        return _field(data, "instance", dict)
 
     def instance_register(
         self,
@@ -248,7 +277,31 @@ class Client:
             body["name"] = name
         if shared_secret:
             body["shared_secret"] = shared_secret
-        return self._request("PUT", f"/v1/instance/{instance_id(instance)}", body)["instance"]
+        data = self._request("PUT", f"/v1/instance/{instance_id(instance)}", body)
+        return _field(data, "instance", dict)
 
     def instance_delete(self, instance: Any) -> None:
         self._request("DELETE", f"/v1/instance/{instance_id(instance)}")
+
+
+def _field(data: dict[str, Any], key: str, kind: type) -> Any:
+    """``data[key]``, which must be a `kind`; LogsvcError for a person otherwise."""
+    value = data.get(key)
+    if not isinstance(value, kind):
+        state = "has no" if value is None else "has an ill-typed"
+        raise LogsvcError(f"{_UNEXPECTED}: it {state} {key!r}")
+    return value
+
+
+def _log(entry: Any) -> LogView:
+    try:
+        return LogView.from_dict(entry)
+    except (ValueError, TypeError) as exc:
+        raise LogsvcError(
+            f"{_UNEXPECTED}: a log that is not valid ({printable(exc, 200)})"
+        ) from None
+
+
+def _note(value: Any) -> str | None:
+    """A remark of the API's (a reason, a time), printable, or None."""
+    return printable(value, 200) if isinstance(value, str) and value else None

@@ -9,14 +9,6 @@ that ends the stream, if it does; ``tail -n +K`` starts just past the
 """
 
 
-def count_lines(data: bytes, ends_stream: bool = True) -> int:
-    """How many lines `data` holds (a final line without newline counts when it ends the stream)."""
-    newlines = data.count(b"\n")
-    if ends_stream and data and not data.endswith(b"\n"):
-        return newlines + 1
-    return newlines
-
-
 def _nth_newline_from_end(data: bytes, n: int, end: int) -> int:
     """Index of the n-th b"\\n" counted backwards from `end`; `data[:end]` holds at least n."""
     total = data.count(b"\n", 0, end)

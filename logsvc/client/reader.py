@@ -30,13 +30,12 @@ import copy
 import functools
 import logging
 import os
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
+from logsvc import atomicfile
 from logsvc.client.lines import LinesFromEnd, LinesFromStart
 from logsvc.client.listing import Gap, LogObject, Snapshot, take_snapshot
 from logsvc.client.readahead import ordered_chunks, ordered_results
@@ -149,13 +148,6 @@ class LogReader:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="logsvc-reader")
         return self._pool
-
-    @classmethod
-    def for_log(cls, store: ObjectStore, log: Mapping[str, Any]) -> "LogReader":
-        """A reader for a log as the API shows it (``container``, ``prefix``, ``metafile``)."""
-        if not log.get("container") or not log.get("prefix"):
-            raise ValueError(f"log {log.get('name')!r} has nothing published yet")
-        return cls(store, log["container"], log["prefix"], log.get("metafile") or "")
 
     def snapshot(self) -> Snapshot:
         """The log's objects (every page of the listing) and its gaps, as of now."""
@@ -321,22 +313,24 @@ class LogReader:
         """Write the whole log to `path`, atomically, with constant memory.
 
         The bytes go to a temporary file in the same directory, which is
-        synced and renamed to `path` once complete; on any failure it is
-        removed, and `path` is left as it was. The file is readable by its
-        owner only, as logs may hold data from queries.
+        synced and renamed to `path` once complete (``logsvc.atomicfile``);
+        on any failure it is removed, and `path` is left as it was. `path`
+        must be new or a regular file (NotRegularFile, before anything is
+        read, for a device, a FIFO ...); a symbolic link is followed, and the
+        file it points to is replaced. A new file is readable by its owner
+        only, as logs may hold data from queries; a replaced one keeps its
+        permissions.
         """
         target = os.path.abspath(os.fspath(path))
-        directory, name = os.path.split(target)
-        snap = self.snapshot()
-        gaps = list(snap.gaps)
-        listed_gaps = len(gaps)
-        total, done = snap.size, 0
-        if progress:
-            progress(0, total)
-        fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
-        try:
+        with atomicfile.replacing(target, follow_links=True) as out:
+            snap = self.snapshot()
+            gaps = list(snap.gaps)
+            listed_gaps = len(gaps)
+            total, done = snap.size, 0
+            if progress:
+                progress(0, total)
             chunks = self._output([_Part(o) for o in snap.objects], gaps)
-            with os.fdopen(fd, "wb") as out, contextlib.closing(chunks):
+            with contextlib.closing(chunks):
                 for chunk in chunks:
                     out.write(chunk)
                     done += len(chunk)
@@ -344,14 +338,6 @@ class LogReader:
                         total = snap.size - sum(g.size for g in gaps[listed_gaps:])
                     if progress:
                         progress(done, total)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-        _fsync_directory(directory)
         if progress and total != done:  # the last objects expired while being read
             progress(done, done)
         gaps.sort(key=Gap.sort_key)
@@ -427,14 +413,3 @@ def _lines_header(headers: Mapping[str, str]) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _fsync_directory(directory: str) -> None:
-    # The rename is durable only once the directory itself is on disk.
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems cannot sync a directory; the file itself is synced
-    finally:
-        os.close(fd)

@@ -28,6 +28,11 @@ def load(connection_string: str, base_id: str) -> dict[str, Any]:
     return scrub(report)
 
 
+def trace_count(connection_string: str) -> int:
+    """How many traces the store holds (of any id)."""
+    return len(base.get_driver(connection_string).list_traces())
+
+
 def _where(connection_string: str) -> str:
     # the connection string may hold a password: name the kind of store only
     return connection_string.split("://", 1)[0] + " store"

@@ -1,11 +1,12 @@
 """Fetching a daemon's status report over HTTP, for the CLI and scripts."""
 
+import json
 import re
 from collections.abc import Mapping
 
-import requests
-
+from logsvc.client import http
 from logsvc.exceptions import LogsvcError
+from logsvc.safetext import printable
 from logsvc.status.opts import AGENT_STATUS_PORT
 from logsvc.status.report import Report
 
@@ -38,24 +39,26 @@ def fetch_reports(
     LogsvcError, with a message for a person, when there is no usable answer.
     """
     url = base_url(address) + "/1/report/all"
+    session = http.new_session()
     try:
-        response = requests.get(url, params=dict(params or {}), timeout=timeout)
-    except requests.Timeout:
-        raise LogsvcError(f"{url} did not answer within {timeout:g} s") from None
-    except requests.ConnectionError:
-        raise LogsvcError(f"cannot connect to {url} (is the daemon running?)") from None
-    except requests.RequestException as exc:
-        raise LogsvcError(f"cannot fetch {url}: {type(exc).__name__}") from None
-    if response.status_code != 200:
+        answer = http.call(
+            session, "GET", url, params=dict(params or {}), what=url, timeout=timeout
+        )
+    finally:
+        session.close()
+    try:
+        body = json.loads(answer.body)
+    except ValueError:
+        body = None
+    if answer.status != 200:
         try:
-            message = response.json()["error"]["message"]
-        except (ValueError, KeyError, TypeError):
-            message = response.reason
-        raise LogsvcError(f"{url} answered {response.status_code}: {message}")
+            message = printable(body["error"]["message"])
+        except (KeyError, TypeError):
+            message = answer.reason
+        raise LogsvcError(f"{url} answered {answer.status}: {message}")
     try:
-        body = response.json()
         if not isinstance(body, list):
             raise ValueError("not a list of reports")
         return [Report.from_dict(r) for r in body]
     except ValueError as exc:
-        raise LogsvcError(f"{url} did not answer a status report: {exc}") from None
+        raise LogsvcError(f"{url} did not answer a status report: {printable(exc)}") from None

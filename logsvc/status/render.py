@@ -4,13 +4,15 @@
 this. Key figures are chosen by the shape of a report's data (the daemon,
 node and storage collectors' shapes are known; other reports show their
 text or their first few plain values), so a renamed or new collector still
-renders.
+renders. What the daemon sent (names, messages, figures) is printed escaped
+(`logsvc.safetext`): a report must not drive the terminal that shows it.
 """
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from logsvc.safetext import printable
 from logsvc.status.report import Kind, Report, StatusCode, category_path
 from logsvc.status.units import human_duration, human_size
 
@@ -33,11 +35,11 @@ def render_reports(reports: Sequence[Report]) -> str:
         status = r.status
         rows.append(
             (
-                r.name,
+                printable(r.name, 100),
                 category_path(r.category),
                 "status" if r.kind == Kind.STATUS else "perf",
                 status.code.word if status else "-",
-                _one_line(status.message) if status else "",
+                printable(_one_line(status.message), 200) if status else "",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
@@ -52,7 +54,7 @@ def render_reports(reports: Sequence[Report]) -> str:
     lines.append(
         f"worst status: {worst.word}, {len(reports)} collectors, newest data {_when(newest)}"
     )
-    figures = [(r.name, _figures(r.data)) for r in reports]
+    figures = [(printable(r.name, 100), printable(_figures(r.data))) for r in reports]
     figures = [(name, text) for name, text in figures if text]
     if figures:
         lines.append("")

@@ -10,13 +10,13 @@ removed when it is next seen.
 import contextlib
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from email.utils import formatdate
 from pathlib import Path
 
+from logsvc import atomicfile
 from logsvc.exceptions import InvalidObjectName, ObjectNotFound, StorageError
 from logsvc.storage.base import (
     DEFAULT_READ_CHUNK,
@@ -108,8 +108,11 @@ class FileStore(ObjectStore):
                 meta["headers"][key] = str(value)  # type: ignore[index]
         self._check_free(container, name, path)
         try:
-            _atomic_write(self._meta_path(container, name), json.dumps(meta).encode())
-            _atomic_write(path, data)
+            meta_path = self._meta_path(container, name)
+            meta_path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomicfile.write_bytes(meta_path, json.dumps(meta).encode())
+            atomicfile.write_bytes(path, data)
         except OSError as exc:
             raise StorageError(
                 f"cannot write {name!r} to {self.description}: {exc.strerror}"
@@ -275,18 +278,3 @@ class FileStore(ObjectStore):
                 raise StorageError(f"{self.description} is not writable")
         except OSError as exc:
             raise StorageError(f"{self.description} is not usable: {exc.strerror}") from None
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -257,3 +257,55 @@ def test_admin_instance_commands(stack, env):
         check=False,
     )  # alice is no admin
     assert refused.returncode != 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+def test_save_never_replaces_a_device_or_a_fifo(stack, env, tmp_path):
+    import stat
+
+    stack.paths["big"].write_bytes(b"published\n")
+    nulldev, fifo = tmp_path / "nulldev", tmp_path / "fifo"
+    os.mknod(nulldev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    os.mkfifo(fifo)
+    to_device = tmp_path / "to-device"
+    to_device.symlink_to(nulldev)
+    for target, kind in (
+        (nulldev, "a character device"),
+        (fifo, "a FIFO"),
+        (to_device, "a symbolic link to a character device"),
+        (tmp_path, "a directory"),
+    ):
+        # refused before any work: --publish has not published
+        args = ("log-save", INSTANCE, "big", "--publish", "--file", str(target))
+        proc = run(env, *args, check=False)
+        assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1
+        assert f"not saved: {target} is {kind}" in proc.stderr.decode()
+        assert b"log-tail --lines 0 >" in proc.stderr
+    log = json.loads(run(env, "log-show", INSTANCE, "big", "-f", "json").stdout)
+    assert log["published"] == 0
+    assert stat.S_ISCHR(os.lstat(nulldev).st_mode) and os.lstat(nulldev).st_rdev == os.makedev(1, 3)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and to_device.is_symlink()
+    # a link to a regular file: that file is replaced, the link stays
+    real = tmp_path / "real.log"
+    real.write_bytes(b"")
+    link = tmp_path / "link.log"
+    link.symlink_to(real)
+    run(env, "log-save", INSTANCE, "big", "--publish", "--file", str(link))
+    assert link.is_symlink() and real.read_bytes() == b"published\n"
+
+
+def test_profile_says_when_the_daemons_traced_nothing(stack, env, tmp_path):
+    # the stack's daemons run with the profiler off
+    store = f"file://{tmp_path / 'traces'}"
+    proc = run(env, "--profile", "some-key", "--trace-store", store, "log-list", INSTANCE)
+    err = proc.stderr.decode()
+    assert "warning: nothing was traced" in err and "hmac_keys" in err
+    assert "Show it with" not in err and "(it holds no trace at all)" in err
+    trace_id = err.split("no point of trace ")[1].split()[0]
+    shown = run(env, "--trace-store", store, "trace", "show", trace_id, check=False)
+    assert shown.returncode != 0
+    assert f"no trace {trace_id} in file store (it holds no trace at all)" in shown.stderr.decode()
+    assert "[profiler] enabled = true" in shown.stderr.decode()
+    # without a trace store the id is printed, and that nothing was checked
+    err = run(env, "--profile", "some-key", "log-list", INSTANCE).stderr.decode()
+    assert "Trace ID: " in err and "not checked" in err

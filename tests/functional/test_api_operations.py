@@ -198,9 +198,11 @@ def test_no_trace_without_the_key(traced_stack, devswift, key):
     # the agent's answer came after every trace point there would be; a moment for the API's
     time.sleep(1)
     if key:
-        trace_id = proc.stderr.split("Trace ID: ")[1].split()[0]
+        # the CLI says so at once, and trace show says what to check
+        assert "nothing was traced" in proc.stderr and "Show it with" not in proc.stderr
+        trace_id = proc.stderr.split("no point of trace ")[1].split()[0]
         out = cli(stack, devswift, "trace", "show", trace_id)
-        assert out.returncode != 0 and "no trace" in out.stderr
+        assert out.returncode != 0 and "no trace" in out.stderr and "hmac_keys" in out.stderr
     # in either store, nothing was written: no trace at all, not only not this one
     assert set(stored_traces(stack.trace_store)) == before
 

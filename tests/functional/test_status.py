@@ -903,4 +903,4 @@ def test_the_command_renders_the_report_and_exits_by_the_statuses(services):
 def test_the_command_when_nothing_answers():
     out = run_command(f"127.0.0.1:{free_port()}")
     assert out.returncode == 2
-    assert "cannot connect to http://127.0.0.1:" in out.stderr
+    assert "cannot reach http://127.0.0.1:" in out.stderr

@@ -5,6 +5,7 @@ import argparse
 import pytest
 
 from logsvc.cli.settings import resolve
+from logsvc.exceptions import ConfigError
 
 
 def options(**flags):
@@ -39,3 +40,16 @@ def test_swift_settings_from_os_variables():
 def test_a_missing_config_file_given_on_purpose_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         resolve(options(config=str(tmp_path / "nope.conf")), {})
+
+
+def test_the_timeout_from_flag_environment_or_file(tmp_path):
+    conf = tmp_path / "logsvc.conf"
+    conf.write_text("[logsvc]\ntimeout = 30\n")
+    env = {"LOGSVC_CONFIG": str(conf)}
+    assert resolve(options(), env).timeout(600) == 30
+    assert resolve(options(), {**env, "LOGSVC_TIMEOUT": "2.5"}).timeout(600) == 2.5
+    assert resolve(options(timeout="7"), {**env, "LOGSVC_TIMEOUT": "2.5"}).timeout(600) == 7
+    assert resolve(options(), {"LOGSVC_CONFIG": "/nonexistent"}).timeout(600) == 600
+    for bad in ("soon", "0", "-3", "nan", "inf", "1e9"):
+        with pytest.raises(ConfigError, match="the timeout is a number of seconds"):
+            resolve(options(timeout=bad), env).timeout(600)

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from logsvc.client.lines import LinesFromEnd, LinesFromStart, count_lines
+from logsvc.client.lines import LinesFromEnd, LinesFromStart
 from tests.tail_reference import reference
 
 
@@ -115,12 +115,3 @@ def test_from_line_zero_is_everything_and_past_the_end_is_nothing():
     assert from_line([b"a\n", b"b"], 1) == b"b"
     assert from_line([b"a\n", b"b"], 2) == b""
     assert from_line([b"a\n", b"b\n"], 2) == b""
-
-
-def test_count_lines():
-    assert count_lines(b"") == 0
-    assert count_lines(b"a") == 1
-    assert count_lines(b"a\n") == 1
-    assert count_lines(b"a\nb") == 2
-    assert count_lines(b"a\nb", ends_stream=False) == 1
-    assert count_lines(b"\r\n\r\n") == 2

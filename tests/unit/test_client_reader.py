@@ -255,16 +255,3 @@ def test_an_empty_or_unknown_log(store, tmp_path):
     assert tail(store, -3) == (b"", [])
     saved = reader(store).save(tmp_path / "empty.log")
     assert saved.bytes_written == 0 and (tmp_path / "empty.log").read_bytes() == b""
-
-
-def test_a_reader_for_the_apis_log_view(store):
-    put_log(store, b"a\nb\n", [])
-    view = {
-        "name": "general",
-        "container": LOC.container,
-        "prefix": LOC.prefix,
-        "metafile": LOC.metafile,
-    }
-    assert b"".join(LogReader.for_log(store, view).tail(1)) == b"b\n"
-    with pytest.raises(ValueError):
-        LogReader.for_log(store, {"name": "general", "container": None, "prefix": None})

@@ -1,0 +1,260 @@
+"""HTTP for logsvc's clients: no redirect, one deadline per call, a bounded answer.
+
+- A redirect is never followed. requests drops ``Authorization`` when a
+  redirect leads to another host, but not ``X-Auth-Token`` (keystoneauth
+  drops neither), and a 307 sends the body again: following one would hand
+  the user's token to wherever the answer points. A 3xx answer is an error
+  that names where it pointed.
+- A call has one deadline, for all of it: connecting, sending, the headers
+  and the body. requests' own timeout bounds each wait on the socket, so a
+  server that trickles its answer (or its headers) a byte at a time would
+  hold a call for ever. A watchdog shuts the socket of the call down when its
+  time is up, which ends any read or write in progress at once.
+- At most `max_bytes` of an answer are read: these are JSON documents, and a
+  larger one is refused rather than held in memory. (Log contents never come
+  this way: they are streamed from the object store, unbounded.)
+
+`new_session()` gives a requests session whose connections the watchdog can
+reach; with any other session (keystoneauth's) the deadline is checked
+between the chunks of the answer only.
+"""
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from logsvc.exceptions import LogsvcError
+from logsvc.safetext import printable
+
+#: Bytes of a JSON answer read at most.
+MAX_ANSWER = 8 * 1024 * 1024
+#: Seconds to wait for a connection at most (less when the whole call has less).
+CONNECT_TIMEOUT = 10.0
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A server's answer, read whole (and bounded)."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class _Deadline:
+    """The end of one call: at that moment, the sockets of the call are shut down."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        _current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current.deadline = None
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()  # our duplicate only; the connection may go back to its pool
+            self._sockets.clear()
+
+    def passed(self) -> bool:
+        return self.expired or time.monotonic() >= self.ends
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None or sock.fileno() < 0:
+            return
+        # A duplicate of the descriptor: TLS wraps (and detaches) the socket
+        # it was given, and shutdown(2) acts on the connection whichever
+        # descriptor names it.
+        dup = socket.fromfd(sock.fileno(), sock.family, sock.type, sock.proto)
+        with self._lock:
+            self._sockets.append(dup)
+            if self.expired:
+                _shutdown(dup)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+_current = threading.local()
+
+
+def _watch(sock: socket.socket | None) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)  # a connection kept alive since an earlier call
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _watch(sock)  # the TLS handshake is part of the call
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        _watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS pools are their own
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+def new_session() -> requests.Session:
+    """A requests session whose calls `call` can cut short at their deadline."""
+    session = requests.Session()
+    adapter = _WatchedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def call(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    what: str,
+    timeout: float,
+    max_bytes: int = MAX_ANSWER,
+    **kwargs: Any,
+) -> Answer:
+    """`method` `url` through `session` (see `new_session`), within `timeout` seconds in all.
+
+    `what` names the server in errors ("the API at http://..."). LogsvcError
+    when there is no answer in time, no connection, a redirect, or an answer
+    larger than `max_bytes`.
+    """
+
+    def send(seconds: float) -> requests.Response:
+        return session.request(
+            method,
+            url,
+            stream=True,
+            allow_redirects=False,
+            timeout=(min(seconds, CONNECT_TIMEOUT), seconds),
+            **kwargs,
+        )
+
+    return call_with(send, what=what, timeout=timeout, max_bytes=max_bytes)
+
+
+def call_with(
+    send: Callable[[float], requests.Response],
+    *,
+    what: str,
+    timeout: float,
+    max_bytes: int = MAX_ANSWER,
+) -> Answer:
+    """Like `call`, with `send(timeout)` making the request (streamed, redirects not followed).
+
+    For a keystoneauth session: ``redirect=False, stream=True, log=False``.
+    """
+    with _Deadline(timeout) as deadline:
+        try:
+            resp = send(timeout)
+            try:
+                if 300 <= resp.status_code < 400:
+                    raise _redirect_error(resp, what)
+                body = _read(resp, max_bytes, what, deadline)
+            finally:
+                resp.close()
+        except LogsvcError:
+            raise
+        except Exception as exc:
+            if deadline.passed() or isinstance(exc, requests.Timeout | TimeoutError):
+                raise LogsvcError(f"{what} did not answer within {timeout:g} s") from None
+            if isinstance(exc, requests.ConnectionError):
+                raise LogsvcError(f"cannot reach {what} (is it running?)") from None
+            if isinstance(exc, requests.RequestException | OSError):
+                raise LogsvcError(f"cannot reach {what}: {type(exc).__name__}") from None
+            if type(exc).__module__.startswith("keystoneauth1"):
+                raise LogsvcError(f"cannot reach {what}: {printable(exc)}") from None
+            raise
+    return Answer(resp.status_code, printable(resp.reason or "", 100), resp.headers, body)
+
+
+def _redirect_error(resp: requests.Response, what: str) -> LogsvcError:
+    location = resp.headers.get("Location")
+    where = printable(urljoin(resp.url, location), 200) if location else "nowhere"
+    return LogsvcError(
+        f"{what} answered {resp.status_code}, a redirect to {where}: not followed, "
+        "as it would take your credentials there (use that address directly if you trust it)"
+    )
+
+
+def _read(resp: requests.Response, max_bytes: int, what: str, deadline: _Deadline) -> bytes:
+    length = resp.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise _too_large(what, max_bytes)
+    body = bytearray()
+    for chunk in resp.iter_content(_CHUNK):
+        body += chunk
+        if len(body) > max_bytes:
+            raise _too_large(what, max_bytes)
+        if deadline.passed():
+            raise TimeoutError
+    return bytes(body)
+
+
+def _too_large(what: str, max_bytes: int) -> LogsvcError:
+    return LogsvcError(f"{what} answered more than {max_bytes / 2**20:g} MiB: not read")
