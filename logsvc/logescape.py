@@ -13,17 +13,13 @@ text the daemon wrote itself, such as the stacks of its threads.
 """
 
 import logging
-import re
 
-# C0 controls but tab, DEL, C1 controls (NEL among them) and the Unicode line
-# and paragraph separators: whatever a terminal or a log reader may take for
-# the end of a line or an escape sequence.
-_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+from logsvc.safetext import printable
 
 
 def escape(text: str) -> str:
-    """`text` with each control character written as a Python escape (``\\n``, ``\\x1b``)."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+    """`text` on one line: what is not printable but a tab, as its Python escape (``\\n``)."""
+    return printable(text, limit=None, keep="\t")
 
 
 class EscapeControlCharacters(logging.Filter):

@@ -12,8 +12,11 @@ its Python escape, and long text is cut with a note of how much was left out.
 MESSAGE_LIMIT = 500
 
 
-def printable(text: object, limit: int | None = MESSAGE_LIMIT) -> str:
-    """`text` on one line, with its unprintable characters escaped, cut after `limit`."""
+def printable(text: object, limit: int | None = MESSAGE_LIMIT, keep: str = "") -> str:
+    """`text` on one line, with its unprintable characters escaped, cut after `limit`.
+
+    The characters of `keep` (a tab, say) are left as they are.
+    """
     text = str(text)
     cut = ""
     if limit is not None and len(text) > limit:
@@ -21,7 +24,8 @@ def printable(text: object, limit: int | None = MESSAGE_LIMIT) -> str:
         text = text[:limit]
     if not text.isprintable():
         text = "".join(
-            c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+            c if c.isprintable() or c in keep else c.encode("unicode_escape").decode("ascii")
+            for c in text
         )
     return text + cut
 
