@@ -134,10 +134,7 @@ def register_error_handler(
     """
 
     def handle(error: Exception) -> tuple[Response, int]:
-        translated = None
-        if translate is not None and not isinstance(error, exc.LogsvcError | HTTPException):
-            translated = translate(error)
-        domain = translated or _domain_error(error)
+        domain = (translate(error) if translate else None) or _domain_error(error)
         status = status_for(domain)
         if status >= 500:
             LOG.warning("%s %s: %s", request.method, request.path, domain.message)
