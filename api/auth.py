@@ -163,20 +163,3 @@ def strategy_from_conf(conf: cfg.ConfigOpts) -> Strategy:
     if name == "noauth":
         return NoauthStrategy()
     raise ConfigError(f"[api] auth_strategy {name!r} is not one of keystone, token, noauth")
-
-
-def authenticate_request() -> None:
-    """``before_request`` of the routes that need a caller: find who calls, or 401."""
-    from flask import g, request
-
-    from api.db import session
-    from api.state import app_state
-
-    g.caller = app_state().auth.authenticate(request.headers, session())
-
-
-def current_caller() -> Caller:
-    """The caller that ``authenticate_request`` found for this request."""
-    from flask import g
-
-    return g.caller

@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
+from oslo_policy.policy import Enforcer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -16,8 +17,7 @@ from api import claims, policies
 from api.auth import Caller
 from api.bodies import string
 from api.models import TASK_LOGGING, Instance, LogAction, LogState, utcnow
-from api.state import ApiState
-from logsvc.exceptions import BadRequest, Forbidden, InstanceNotFound
+from logsvc.exceptions import BadRequest, InstanceNotFound
 
 _DATASTORE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -26,39 +26,31 @@ def not_found(instance_id: str) -> InstanceNotFound:
     return InstanceNotFound(f"no instance {instance_id!r}")
 
 
-def find(session: Session, state: ApiState, caller: Caller, instance_id: str) -> Instance:
+def find(session: Session, enforcer: Enforcer, caller: Caller, instance_id: str) -> Instance:
     """The instance, if the caller may see it; InstanceNotFound otherwise."""
     instance = session.get(Instance, instance_id)
-    if instance is None or not policies.allowed(
-        state.enforcer, policies.INSTANCE_SHOW, caller.creds(), instance.tenant_id
-    ):
+    if instance is None:
         raise not_found(instance_id)
+    # Refused exactly as a missing instance: a tenant learns nothing of another's.
+    policies.authorize(
+        enforcer, caller, policies.INSTANCE_SHOW, instance.tenant_id, not_found(instance_id)
+    )
     return instance
 
 
-def authorize(state: ApiState, caller: Caller, rule: str, instance: Instance) -> None:
-    """Forbidden unless `rule` allows the caller on this (visible) instance."""
-    if not policies.allowed(state.enforcer, rule, caller.creds(), instance.tenant_id):
-        raise Forbidden(f"the policy does not allow {rule} on this instance")
-
-
-def is_admin(state: ApiState, caller: Caller, rule: str = policies.INSTANCE_LIST_ALL) -> bool:
-    return policies.allowed(state.enforcer, rule, caller.creds(), caller.project_id)
-
-
 def visible(
-    session: Session, state: ApiState, caller: Caller, tenant_id: str | None = None
+    session: Session, enforcer: Enforcer, caller: Caller, tenant_id: str | None = None
 ) -> list[Instance]:
     """The instances the caller may see (an admin: every project's, or `tenant_id`'s)."""
     query = select(Instance).order_by(Instance.created_at, Instance.id)
-    if not is_admin(state, caller):
+    if not policies.allowed(enforcer, caller, policies.INSTANCE_LIST_ALL, caller.project_id):
         query = query.where(Instance.tenant_id == caller.project_id)
     if tenant_id is not None:
         query = query.where(Instance.tenant_id == tenant_id)
     return [
         i
         for i in session.scalars(query)
-        if policies.allowed(state.enforcer, policies.INSTANCE_SHOW, caller.creds(), i.tenant_id)
+        if policies.allowed(enforcer, caller, policies.INSTANCE_SHOW, i.tenant_id)
     ]
 
 

@@ -16,17 +16,20 @@ agent cannot be reached (so that log-tail and log-save, which read the
 object store, still find the log's objects).
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oslo_config import cfg
+from sqlalchemy.orm import Session
 
 from api import claims, instances, logstate, policies
 from api.auth import Caller
-from api.db import session as db_session
 from api.dispatch import AgentClient
 from api.models import Instance, utcnow
-from api.state import ApiState
 from logsvc.exceptions import AgentTimeout, AgentUnreachable, ConfigError
+from logsvc.logmodel import LogView
+
+if TYPE_CHECKING:
+    from api.state import ApiState
 
 list_opts_ = [
     cfg.IntOpt(
@@ -52,7 +55,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(list_opts_, "api")
 
 
-def agent_for(state: ApiState, instance: Instance) -> AgentClient:
+def agent_for(state: "ApiState", instance: Instance) -> AgentClient:
     """The client of the instance's agent, signing with its secret or the default one."""
     secret = instance.shared_secret or state.conf.agent.shared_secret
     if not secret:
@@ -70,12 +73,13 @@ def agent_for(state: ApiState, instance: Instance) -> AgentClient:
     )
 
 
-def list_logs(state: ApiState, caller: Caller, instance_id: str) -> dict[str, Any]:
+def list_logs(
+    session: Session, state: "ApiState", caller: Caller, instance_id: str
+) -> dict[str, Any]:
     """``{"logs": [...]}`` for the caller, plus the stale marker when answered from old state."""
-    session = db_session()
-    instance = instances.find(session, state, caller, instance_id)
-    instances.authorize(state, caller, policies.LOG_LIST, instance)
-    admin = instances.is_admin(state, caller, policies.LOG_UNEXPOSED)
+    instance = instances.find(session, state.enforcer, caller, instance_id)
+    policies.authorize(state.enforcer, caller, policies.LOG_LIST, instance.tenant_id)
+    admin = policies.allowed(state.enforcer, caller, policies.LOG_UNEXPOSED, instance.tenant_id)
     rows = logstate.known(session, instance.id)
     max_age = state.conf.api.log_list_max_age
     if (
@@ -103,7 +107,9 @@ def _stale(instance: Instance, exc: AgentUnreachable | AgentTimeout) -> dict[str
     return {"stale": True, "last_seen": instances.iso(instance.last_seen), "reason": exc.message}
 
 
-def _show(session, instance: Instance, agent: AgentClient, name: str, admin: bool):
+def _show(
+    session: Session, instance: Instance, agent: AgentClient, name: str, admin: bool
+) -> tuple[LogView, dict[str, Any]]:
     """The log from its agent, or its last known state when the agent is out of reach."""
     try:
         return agent.show(name, admin), {}
@@ -116,14 +122,19 @@ def _show(session, instance: Instance, agent: AgentClient, name: str, admin: boo
 
 
 def post_log(
-    state: ApiState, caller: Caller, instance_id: str, name: str, flags: dict[str, bool]
+    session: Session,
+    state: "ApiState",
+    caller: Caller,
+    instance_id: str,
+    name: str,
+    flags: dict[str, bool],
 ) -> dict[str, Any]:
     """Show (no flag) or act on one log; ``{"log": {...}}``."""
-    session = db_session()
-    instance = instances.find(session, state, caller, instance_id)
+    instance = instances.find(session, state.enforcer, caller, instance_id)
     for flag in flags or ("show",):
-        instances.authorize(state, caller, _RULES.get(flag, policies.LOG_SHOW), instance)
-    admin = instances.is_admin(state, caller, policies.LOG_UNEXPOSED)
+        rule = _RULES.get(flag, policies.LOG_SHOW)
+        policies.authorize(state.enforcer, caller, rule, instance.tenant_id)
+    admin = policies.allowed(state.enforcer, caller, policies.LOG_UNEXPOSED, instance.tenant_id)
     agent = agent_for(state, instance)
     if not flags:
         view, stale = _show(session, instance, agent, name, admin)

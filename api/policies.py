@@ -7,11 +7,16 @@ Operators override any rule in a policy.yaml (``[oslo_policy] policy_file``);
 ``etc/policy.yaml.sample`` lists the defaults.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from oslo_config import cfg
 from oslo_policy import opts as policy_opts
 from oslo_policy import policy
+
+from logsvc.exceptions import Forbidden, LogsvcError
+
+if TYPE_CHECKING:
+    from api.auth import Caller
 
 ADMIN = "rule:context_is_admin"
 ADMIN_OR_OWNER = "rule:admin_or_owner"
@@ -114,6 +119,26 @@ def make_enforcer(conf: cfg.ConfigOpts) -> policy.Enforcer:
     return enforcer
 
 
-def allowed(enforcer: policy.Enforcer, rule: str, creds: dict[str, Any], project_id: str) -> bool:
-    """Whether the caller's `creds` pass `rule` on a resource of `project_id`."""
-    return enforcer.authorize(rule, {"project_id": project_id}, creds, do_raise=False)
+def allowed(enforcer: policy.Enforcer, caller: "Caller", rule: str, project_id: str) -> bool:
+    """Whether `rule` allows the caller on a resource of the project `project_id`.
+
+    The one policy check of the API: every other question of who may do
+    what is asked through it (or through `authorize`, which raises).
+    """
+    return enforcer.authorize(rule, {"project_id": project_id}, caller.creds(), do_raise=False)
+
+
+def authorize(
+    enforcer: policy.Enforcer,
+    caller: "Caller",
+    rule: str,
+    project_id: str,
+    refusal: LogsvcError | None = None,
+) -> None:
+    """Nothing when `rule` allows the caller on `project_id`'s resource; else `refusal`.
+
+    `refusal` is Forbidden by default; a lookup passes the error of a resource
+    that does not exist, so that a refusal tells nothing of what exists.
+    """
+    if not allowed(enforcer, caller, rule, project_id):
+        raise refusal or Forbidden(f"the policy does not allow {rule} on this instance")

@@ -84,8 +84,7 @@ def run_command(conf: cfg.ConfigOpts) -> dict:
     flags = {conf.command: True}
     if conf.command == "publish":
         flags.update(discard=conf.discard, disable=conf.disable)
-    view, _ = manager.act(conf.log, admin=True, **flags)
-    return {"log": view.to_dict()}
+    return {"log": manager.act(conf.log, admin=True, **flags).to_dict()}
 
 
 def main(argv: list[str] | None = None) -> int:

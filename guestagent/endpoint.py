@@ -5,31 +5,40 @@
     GET  /v1/logs/<name>[?admin=true]   {"log": Log}
     POST /v1/logs/<name>                {"admin": bool, "enable": bool, "disable": bool,
                                          "publish": bool, "discard": bool}
-                                        -> {"log": Log, "report": {...} | null}
+                                        -> {"log": Log}
 
 Every request must carry a valid signature (logsvc.signing); refusals are
 401 with a distinct code (unsigned, bad_signature, stale, replayed). The
 caller's role travels in the signed request: the API decides who is admin.
+Errors are answered as the API answers them (logsvc.httperrors).
 """
 
-import dataclasses
-import logging
+from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 import logsvc
 from guestagent.manager import LogManager
-from logsvc.exceptions import BadRequest, LogsvcError
-from logsvc.httperrors import error_body, status_for
+from logsvc.exceptions import BadRequest
+from logsvc.httperrors import register_error_handler
 from logsvc.layout import valid_log_name
 from logsvc.requestbody import read_body
 from logsvc.signing import Verifier
 
-LOG = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
+EXTENSION = "logsvc-guestagent"
 _FLAGS = ("enable", "disable", "publish", "discard")
+
+bp = Blueprint("agent", __name__, url_prefix="/v1")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What the endpoint's views use: the agent's logs, and who may ask."""
+
+    manager: LogManager
+    verifier: Verifier
 
 
 def create_app(manager: LogManager, verifier: Verifier) -> Flask:
@@ -37,67 +46,63 @@ def create_app(manager: LogManager, verifier: Verifier) -> Flask:
     app = Flask("logsvc-guestagent")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.url_map.merge_slashes = False  # "//" is no route: a 404, not a redirect
-
-    @app.before_request
-    def check_signature() -> None:
-        query = request.query_string.decode("latin-1")
-        path = request.path + (f"?{query}" if query else "")
-        verifier.verify(
-            request.method,
-            path,
-            read_body(request),
-            request.headers,
-            instance=manager.instance_id,
-        )
-
-    @app.get("/v1/info")
-    def info() -> Response:
-        return jsonify(
-            instance_id=manager.instance_id,
-            datastore=manager.datastore.name,
-            version=logsvc.__version__,
-            logs=sorted(manager.publishers),
-        )
-
-    @app.get("/v1/logs")
-    def list_logs() -> Response:
-        admin = _query_flag("admin")
-        return jsonify(logs=[v.to_dict() for v in manager.list_logs(admin=admin)])
-
-    @app.get("/v1/logs/<name>")
-    def show_log(name: str) -> Response:
-        return jsonify(log=manager.show(_log_name(name), admin=_query_flag("admin")).to_dict())
-
-    @app.post("/v1/logs/<name>")
-    def act(name: str) -> Response:
-        body = _json_body()
-        flags = {flag: _bool(body, flag) for flag in _FLAGS}
-        unknown = set(body) - {"admin", *_FLAGS}
-        if unknown:
-            raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
-        view, report = manager.act(_log_name(name), admin=_bool(body, "admin"), **flags)
-        return jsonify(log=view.to_dict(), report=dataclasses.asdict(report) if report else None)
-
-    @app.errorhandler(LogsvcError)
-    def logsvc_error(error: LogsvcError) -> tuple[Response, int]:
-        status = status_for(error)
-        if status >= 500:
-            LOG.warning("%s %s: %s", request.method, request.path, error.message)
-        return jsonify(error_body(error)), status
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[Response, int]:
-        code = (error.name or "error").lower().replace(" ", "_")
-        body = {"error": {"code": code, "message": error.description, "status": error.code}}
-        return jsonify(body), error.code or 500
-
-    @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[Response, int]:
-        LOG.exception("%s %s failed", request.method, request.path)
-        body = {"error": {"code": "internal_error", "message": "internal error", "status": 500}}
-        return jsonify(body), 500
-
+    app.extensions[EXTENSION] = Endpoint(manager, verifier)
+    app.register_blueprint(bp)
+    register_error_handler(app)
     return app
+
+
+def _endpoint() -> Endpoint:
+    return current_app.extensions[EXTENSION]
+
+
+@bp.before_app_request
+def check_signature() -> None:
+    """Every request, routed or not, must be signed by the API: 401 before anything else."""
+    endpoint = _endpoint()
+    query = request.query_string.decode("latin-1")
+    path = request.path + (f"?{query}" if query else "")
+    endpoint.verifier.verify(
+        request.method,
+        path,
+        read_body(request),
+        request.headers,
+        instance=endpoint.manager.instance_id,
+    )
+
+
+@bp.get("/info")
+def info() -> Response:
+    manager = _endpoint().manager
+    return jsonify(
+        instance_id=manager.instance_id,
+        datastore=manager.datastore.name,
+        version=logsvc.__version__,
+        logs=sorted(manager.publishers),
+    )
+
+
+@bp.get("/logs")
+def list_logs() -> Response:
+    views = _endpoint().manager.list_logs(admin=_query_flag("admin"))
+    return jsonify(logs=[v.to_dict() for v in views])
+
+
+@bp.get("/logs/<name>")
+def show_log(name: str) -> Response:
+    view = _endpoint().manager.show(_log_name(name), admin=_query_flag("admin"))
+    return jsonify(log=view.to_dict())
+
+
+@bp.post("/logs/<name>")
+def act(name: str) -> Response:
+    body = _json_body()
+    flags = {flag: _bool(body, flag) for flag in _FLAGS}
+    unknown = set(body) - {"admin", *_FLAGS}
+    if unknown:
+        raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
+    view = _endpoint().manager.act(_log_name(name), admin=_bool(body, "admin"), **flags)
+    return jsonify(log=view.to_dict())
 
 
 def _log_name(name: str) -> str:

@@ -11,7 +11,7 @@ from oslo_config import cfg
 
 from guestagent import datastores
 from guestagent.datastores.base import Datastore
-from guestagent.publisher import Publisher, PublishReport, PublishSettings
+from guestagent.publisher import Publisher, PublishSettings
 from guestagent.state import StateStore
 from logsvc.exceptions import ConfigError, InvalidAction, LogBusy, LogNotFound
 from logsvc.layout import LogLocation, container_name, valid_instance_id
@@ -159,7 +159,7 @@ class LogManager:
         disable: bool = False,
         publish: bool = False,
         discard: bool = False,
-    ) -> tuple[LogView, PublishReport | None]:
+    ) -> LogView:
         """One request of the API: flags in the documented order.
 
         enable; discard; publish (which enables a USER log first, unless
@@ -173,7 +173,6 @@ class LogManager:
             raise InvalidAction(
                 f"log {name!r} is a SYS log: it is always on and cannot be enabled or disabled"
             )
-        report = None
         self._acknowledge(publisher, wait=enable or disable or publish or discard)
         if enable or (
             publish
@@ -183,12 +182,12 @@ class LogManager:
         ):
             self._switch(publisher, True)
         if discard:
-            report = publisher.discard()
+            publisher.discard()
         if publish:
-            report = publisher.publish()
+            publisher.publish()
         if disable:
             self._switch(publisher, False)
-        return self.view(publisher), report
+        return self.view(publisher)
 
     def _acknowledge(self, publisher: Publisher, wait: bool) -> None:
         """Let the datastore forget a completed restart, now that it has been seen.

@@ -1,9 +1,20 @@
-"""The one place where logsvc's errors become HTTP statuses and JSON bodies."""
+"""The one place where logsvc's errors become HTTP statuses and JSON bodies.
 
+The statuses (one table), the bodies (logsvc's and Trove's), and the error
+handler that the API and the agent both register on their Flask application.
+"""
+
+import logging
+from collections.abc import Callable
 from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from logsvc import exceptions as exc
 from logsvc.signing import SignatureError
+
+LOG = logging.getLogger(__name__)
 
 # The most specific class wins: the table is searched along the class's MRO.
 _STATUS: dict[type[Exception], int] = {
@@ -85,3 +96,52 @@ def error_for_http_status(status: int, description: str) -> exc.LogsvcError:
     if 400 <= status < 500:
         return exc.BadRequest(description or "bad request")
     return exc.LogsvcError("internal error")
+
+
+def _domain_error(error: Exception) -> exc.LogsvcError:
+    """The domain error for whatever a view or the framework raised.
+
+    A logsvc error is itself; an HTTP error of the framework (no route, a
+    method not allowed, a body over the limit) becomes its domain error, with
+    the application's limit in the 413's message; anything else is an
+    internal error, logged with its traceback and answered without it.
+    """
+    if isinstance(error, exc.LogsvcError):
+        return error
+    if isinstance(error, HTTPException) and error.code == 413:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return exc.PayloadTooLarge(f"the request body is larger than the {limit} bytes accepted")
+    if isinstance(error, HTTPException):
+        return error_for_http_status(error.code or 500, error.description or "")
+    LOG.exception("%s %s failed", request.method, request.path)
+    return exc.LogsvcError(f"internal error; the log of {current_app.name} has the details")
+
+
+def register_error_handler(
+    app: Flask,
+    *,
+    translate: Callable[[Exception], exc.LogsvcError | None] | None = None,
+    trove_prefix: str | None = None,
+    challenge: str | None = None,
+) -> None:
+    """Answer every error that `app` raises as JSON: logsvc's one error handler.
+
+    `translate` maps the exceptions of the application's own libraries (a
+    database driver's, say) to domain errors, or None for "not one of mine";
+    it logs what the client must not read. Paths under `trove_prefix` answer
+    Trove's error bodies. A 401 carries `challenge` as its WWW-Authenticate.
+    Every 5xx is logged.
+    """
+
+    def handle(error: Exception) -> tuple[Response, int]:
+        domain = (translate(error) if translate else None) or _domain_error(error)
+        status = status_for(domain)
+        if status >= 500:
+            LOG.warning("%s %s: %s", request.method, request.path, domain.message)
+        trove = trove_prefix is not None and request.path.startswith(trove_prefix)
+        response = jsonify(trove_error_body(domain) if trove else error_body(domain))
+        if status == 401 and challenge:
+            response.headers["WWW-Authenticate"] = challenge
+        return response, status
+
+    app.register_error_handler(Exception, handle)

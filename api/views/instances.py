@@ -3,35 +3,40 @@
 from flask import Blueprint, Response, jsonify, request
 
 from api import bodies, claims, instances, policies
-from api.auth import authenticate_request, current_caller
 from api.db import session
 from api.state import app_state
+from api.views import caller
 from logsvc.exceptions import BadRequest, Forbidden
 
 bp = Blueprint("instances", __name__, url_prefix="/v1/instance")
-bp.before_request(authenticate_request)
+bp.before_request(caller.authenticate)
+
+
+def _sees_agents() -> bool:
+    """Whether the caller is shown the agents' addresses: those who see every project."""
+    who = caller.current()
+    return policies.allowed(app_state().enforcer, who, policies.INSTANCE_LIST_ALL, who.project_id)
 
 
 @bp.get("")
 def list_instances() -> tuple[Response, int]:
-    state, caller = app_state(), current_caller()
     unknown = sorted(set(request.args) - {"tenant_id"})
     if unknown:
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown[:5])}")
     tenant_id = request.args.get("tenant_id")
-    admin = instances.is_admin(state, caller)
-    found = instances.visible(session(), state, caller, tenant_id)
+    found = instances.visible(session(), app_state().enforcer, caller.current(), tenant_id)
     busy = claims.publishing_among(session(), [i.id for i in found])
+    admin = _sees_agents()
     return jsonify(instances=[instances.view(session(), i, admin, busy) for i in found]), 200
 
 
 @bp.put("/<instance_id>")
 def register(instance_id: str) -> tuple[Response, int]:
-    state, caller = app_state(), current_caller()
+    state, who = app_state(), caller.current()
     bodies.instance_id(instance_id)
-    if not instances.is_admin(state, caller, policies.INSTANCE_REGISTER):
-        # The same answer whether the id exists or not: nothing is learnt from it.
-        raise Forbidden("registering instances is for admins")
+    # The same answer whether the id exists or not: nothing is learnt from it.
+    refusal = Forbidden("registering instances is for admins")
+    policies.authorize(state.enforcer, who, policies.INSTANCE_REGISTER, who.project_id, refusal)
     instance, created = instances.register(
         session(), instance_id, bodies.json_object(), state.conf.agent.shared_secret
     )
@@ -40,15 +45,16 @@ def register(instance_id: str) -> tuple[Response, int]:
 
 @bp.get("/<instance_id>")
 def show(instance_id: str) -> Response:
-    state, caller = app_state(), current_caller()
-    instance = instances.find(session(), state, caller, bodies.instance_id(instance_id))
-    return jsonify(instance=instances.view(session(), instance, instances.is_admin(state, caller)))
+    instance = instances.find(
+        session(), app_state().enforcer, caller.current(), bodies.instance_id(instance_id)
+    )
+    return jsonify(instance=instances.view(session(), instance, _sees_agents()))
 
 
 @bp.delete("/<instance_id>")
 def delete(instance_id: str) -> tuple[str, int]:
-    state, caller = app_state(), current_caller()
-    instance = instances.find(session(), state, caller, bodies.instance_id(instance_id))
-    instances.authorize(state, caller, policies.INSTANCE_DELETE, instance)
+    enforcer, who = app_state().enforcer, caller.current()
+    instance = instances.find(session(), enforcer, who, bodies.instance_id(instance_id))
+    policies.authorize(enforcer, who, policies.INSTANCE_DELETE, instance.tenant_id)
     instances.forget(session(), instance)
     return "", 204

@@ -8,20 +8,22 @@ another tenant's URL, an instance is answered as one that does not exist.
 
 from flask import Blueprint, Response, jsonify
 
-from api import bodies, claims, instances, logs
-from api.auth import authenticate_request, current_caller
+from api import bodies, claims, instances, logs, policies
 from api.db import session
 from api.state import app_state
+from api.views import caller
 from api.views.meta import public_base
 from logsvc.exceptions import Forbidden
 
 bp = Blueprint("trove", __name__, url_prefix="/v1.0/<tenant_id>")
-bp.before_request(authenticate_request)
+bp.before_request(caller.authenticate)
 
 
 def _own(tenant_id: str, instance_id: str | None) -> None:
-    caller = current_caller()
-    if tenant_id == caller.project_id or instances.is_admin(app_state(), caller):
+    who = caller.current()
+    if tenant_id == who.project_id or policies.allowed(
+        app_state().enforcer, who, policies.INSTANCE_LIST_ALL, who.project_id
+    ):
         return
     if instance_id is None:
         raise Forbidden("the URL names another project than the token's")
@@ -31,7 +33,7 @@ def _own(tenant_id: str, instance_id: str | None) -> None:
 def _find(tenant_id: str, instance_id: str):
     bodies.instance_id(instance_id)
     _own(tenant_id, instance_id)
-    instance = instances.find(session(), app_state(), current_caller(), instance_id)
+    instance = instances.find(session(), app_state().enforcer, caller.current(), instance_id)
     if instance.tenant_id != tenant_id:
         raise instances.not_found(instance_id)
     return instance
@@ -41,7 +43,7 @@ def _find(tenant_id: str, instance_id: str):
 def list_instances(tenant_id: str) -> Response:
     # python-troveclient sends include_clustered, limit and marker: one page holds all.
     _own(tenant_id, None)
-    found = instances.visible(session(), app_state(), current_caller(), tenant_id)
+    found = instances.visible(session(), app_state().enforcer, caller.current(), tenant_id)
     base = public_base() + f"/v1.0/{tenant_id}"
     busy = claims.publishing_among(session(), [i.id for i in found])
     return jsonify(
@@ -59,11 +61,12 @@ def show_instance(tenant_id: str, instance_id: str) -> Response:
 @bp.get("/instances/<instance_id>/log")
 def list_logs(tenant_id: str, instance_id: str) -> Response:
     _find(tenant_id, instance_id)
-    return jsonify(logs.list_logs(app_state(), current_caller(), instance_id))
+    return jsonify(logs.list_logs(session(), app_state(), caller.current(), instance_id))
 
 
 @bp.post("/instances/<instance_id>/log")
 def post_log(tenant_id: str, instance_id: str) -> Response:
     _find(tenant_id, instance_id)
     name, flags = bodies.log_request(bodies.json_object())
-    return jsonify(logs.post_log(app_state(), current_caller(), instance_id, name, flags))
+    answer = logs.post_log(session(), app_state(), caller.current(), instance_id, name, flags)
+    return jsonify(answer)

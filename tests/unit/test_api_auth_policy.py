@@ -1,6 +1,7 @@
 """Who the caller is (each strategy), what the policy lets them do, tenants kept apart."""
 
 import pytest
+import requests_mock
 from sqlalchemy.orm import Session
 
 from api import auth
@@ -119,5 +120,32 @@ def test_a_policy_file_overrides_the_defaults(tmp_path):
     # Still allowed (and so dispatched: the agent is unreachable here).
     resp = client.post("/v1/instance/inst-1/log", json={"name": "g", "enable": 1}, headers=ALICE)
     assert resp.status_code == 503
+    app.extensions["logsvc"].db.dispose()
+    assert not checker.problems
+
+
+def test_seeing_unexposed_logs_is_judged_on_the_instances_project(tmp_path):
+    """An owner-style rule for unexposed logs means the instance's owner, not any caller
+    (each caller owns their own project): an auditor allowed to see every instance
+    still gets only the exposed logs of another project's instance."""
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        '"logsvc:instance:show": "rule:admin_or_owner or role:auditor"\n'
+        '"logsvc:log:list": "rule:admin_or_owner or role:auditor"\n'
+        '"logsvc:log:see_unexposed": "rule:admin_or_owner"\n'
+    )
+    conf = make_conf(tmp_path)
+    conf.set_override("policy_file", str(policy_file), "oslo_policy")
+    app, checker = checked_app(conf)
+    client = app.test_client()
+    agent_url = "http://agent.invalid:8790"
+    register(client, "inst-1", "tenant-a", agent_url=agent_url)
+    auditor = {"X-Project-Id": "audit", "X-Roles": "auditor"}
+    with requests_mock.Mocker(session=app.extensions["logsvc"].http) as agent:
+        agent.get(f"{agent_url}/v1/logs", json={"logs": []})
+        for headers, admin in ((auditor, "false"), (ALICE, "true")):
+            resp = client.get("/v1/instance/inst-1/log", headers=headers)
+            assert resp.status_code == 200, resp.get_data(as_text=True)
+            assert agent.last_request.qs["admin"] == [admin]
     app.extensions["logsvc"].db.dispose()
     assert not checker.problems
