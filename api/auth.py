@@ -18,39 +18,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import g, request
 from oslo_config import cfg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.db import session
 from api.models import Token
+from api.state import app_state
 from logsvc.exceptions import ConfigError, Unauthorized
 
 TOKEN_PREFIX = "lsv_"  # noqa: S105 - a marker that tells a token apart, not a secret
 
-auth_opts = [
-    cfg.StrOpt(
-        "auth_strategy",
-        default="token",
-        choices=[
-            ("keystone", "keystonemiddleware's auth_token, configured by [keystone_authtoken]"),
-            ("token", "tokens made by 'logsvc-manage token create', stored hashed"),
-            ("noauth", "development only: trust X-Project-Id and X-Roles as sent"),
-        ],
-        help="How the API learns who calls it.",
-    ),
-    cfg.BoolOpt(
-        "allow_insecure_noauth",
-        default=False,
-        help="Let the noauth strategy listen on an address beyond loopback. Anyone "
-        "who reaches the port is then whoever they claim to be: never in production.",
-    ),
-]
-
 WsgiApp = Callable[..., Any]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(auth_opts, "api")
 
 
 @dataclass(frozen=True)
@@ -167,16 +147,9 @@ def strategy_from_conf(conf: cfg.ConfigOpts) -> Strategy:
 
 def authenticate_request() -> None:
     """``before_request`` of the routes that need a caller: find who calls, or 401."""
-    from flask import g, request
-
-    from api.db import session
-    from api.state import app_state
-
     g.caller = app_state().auth.authenticate(request.headers, session())
 
 
 def current_caller() -> Caller:
     """The caller that ``authenticate_request`` found for this request."""
-    from flask import g
-
     return g.caller

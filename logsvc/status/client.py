@@ -5,8 +5,8 @@ from collections.abc import Mapping
 
 import requests
 
+from logsvc.conf.status import AGENT_STATUS_PORT
 from logsvc.exceptions import LogsvcError
-from logsvc.status.opts import AGENT_STATUS_PORT
 from logsvc.status.report import Report
 
 _HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\[\]/]+)(?::(?P<port>\d{1,5}))?")
