@@ -15,19 +15,6 @@ from logsvc.exceptions import DatabaseUnavailable, LogsvcError
 
 LOG = logging.getLogger(__name__)
 
-app_opts = [
-    cfg.IntOpt(
-        "max_body_size",
-        default=64 * 1024,
-        min=1024,
-        help="Largest request body accepted, in bytes; larger ones are refused with 413.",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(app_opts, "api")
-
 
 def create_app(conf: cfg.ConfigOpts, database: db.Database | None = None) -> Flask:
     """The API for a parsed configuration (``database`` overrides ``[database]``)."""

@@ -27,30 +27,7 @@ from logsvc.exceptions import ConfigError, Unauthorized
 
 TOKEN_PREFIX = "lsv_"  # noqa: S105 - a marker that tells a token apart, not a secret
 
-auth_opts = [
-    cfg.StrOpt(
-        "auth_strategy",
-        default="token",
-        choices=[
-            ("keystone", "keystonemiddleware's auth_token, configured by [keystone_authtoken]"),
-            ("token", "tokens made by 'logsvc-manage token create', stored hashed"),
-            ("noauth", "development only: trust X-Project-Id and X-Roles as sent"),
-        ],
-        help="How the API learns who calls it.",
-    ),
-    cfg.BoolOpt(
-        "allow_insecure_noauth",
-        default=False,
-        help="Let the noauth strategy listen on an address beyond loopback. Anyone "
-        "who reaches the port is then whoever they claim to be: never in production.",
-    ),
-]
-
 WsgiApp = Callable[..., Any]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(auth_opts, "api")
 
 
 @dataclass(frozen=True)

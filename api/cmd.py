@@ -8,7 +8,8 @@ from oslo_config import cfg
 from oslo_log import log as oslo_logging
 
 import logsvc
-from api import migrate, opts
+from api import conf as api_conf
+from api import migrate
 from api.db import Database
 from api.server import ApiServer
 from logsvc import configcheck, logescape
@@ -19,7 +20,7 @@ PROG = "logsvc-api"
 
 
 def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
-    opts.register_opts(conf)
+    api_conf.register_opts(conf)
     oslo_logging.register_options(conf)
     configcheck.parse(
         conf,

@@ -3,34 +3,12 @@
 import contextlib
 import os
 
-from flask import current_app, g
+from flask import g
 from oslo_config import cfg
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-database_group = cfg.OptGroup("database", title="The API's database")
-database_opts = [
-    cfg.StrOpt(
-        "connection",
-        default="sqlite:////var/lib/logsvc/api.sqlite",
-        secret=True,
-        help="SQLAlchemy URL of the database, as in every OpenStack service: "
-        "sqlite:////path/file.sqlite, postgresql+psycopg://user:password@host/db, "
-        "mysql+pymysql://user:password@host/db. Create or migrate the schema with "
-        "'logsvc-manage db upgrade'.",
-    ),
-    cfg.IntOpt(
-        "pool_size",
-        default=10,
-        min=1,
-        help="Connections each API worker keeps open (not for SQLite).",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(database_group)
-    conf.register_opts(database_opts, database_group)
+from api.state import app_state
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
@@ -82,10 +60,8 @@ class Database:
 
 def session() -> Session:
     """The current request's session, opened on first use and closed at teardown."""
-    from api.state import EXTENSION  # api.state imports this module
-
     if "db_session" not in g:
-        g.db_session = current_app.extensions[EXTENSION].db.sessions()
+        g.db_session = app_state().db.sessions()
     return g.db_session
 
 

@@ -11,7 +11,6 @@ import secrets
 from typing import Any
 
 from flask import request
-from oslo_config import cfg
 from sqlalchemy import or_, update
 
 from api import logstate
@@ -23,26 +22,11 @@ from logsvc.exceptions import BadRequest, InstanceNotFound
 from logsvc.logmodel import LogView
 from logsvc.requestbody import read_body
 from logsvc.signing import (
-    DEFAULT_MAX_SKEW,
     HEADER_TIMESTAMP,
     ReplayedRequest,
     Unsigned,
     Verifier,
 )
-
-heartbeat_opts = [
-    cfg.FloatOpt(
-        "heartbeat_max_clock_skew",
-        default=DEFAULT_MAX_SKEW,
-        min=1.0,
-        help="Seconds an agent's heartbeat timestamp may differ from this clock; "
-        "older or newer heartbeats are refused.",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(heartbeat_opts, "api")
 
 
 def receive(state: ApiState, instance_id: str) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from api import claims, policies
 from api.auth import Caller
 from api.bodies import string
-from api.models import TASK_LOGGING, Instance, LogAction, LogState, utcnow
+from api.models import TASK_LOGGING, Instance, LogAction, LogRecord, utcnow
 from logsvc.exceptions import BadRequest, InstanceNotFound
 
 _DATASTORE_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -114,7 +114,7 @@ def register(
 
 def forget(session: Session, instance: Instance) -> None:
     """Delete the instance and what the database knows of its logs."""
-    for table in (LogAction, LogState):
+    for table in (LogAction, LogRecord):
         session.execute(delete(table).where(table.instance_id == instance.id))
     session.delete(instance)
     session.commit()

@@ -18,7 +18,6 @@ object store, still find the log's objects).
 
 from typing import TYPE_CHECKING, Any
 
-from oslo_config import cfg
 from sqlalchemy.orm import Session
 
 from api import claims, instances, logstate, policies
@@ -31,28 +30,12 @@ from logsvc.logmodel import LogView
 if TYPE_CHECKING:
     from api.state import ApiState
 
-list_opts_ = [
-    cfg.IntOpt(
-        "log_list_max_age",
-        default=10,
-        min=0,
-        help="Seconds for which log-list answers from the last state the agent "
-        "reported (heartbeats, lists, actions) instead of asking it again; 0 asks the "
-        "agent on every list. Whatever this says, a list answers from the last known "
-        "state, marked stale, when the agent cannot be reached.",
-    ),
-]
-
 _RULES = {
     "enable": policies.LOG_ENABLE,
     "disable": policies.LOG_DISABLE,
     "publish": policies.LOG_PUBLISH,
     "discard": policies.LOG_DISCARD,
 }
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(list_opts_, "api")
 
 
 def agent_for(state: "ApiState", instance: Instance) -> AgentClient:

@@ -11,25 +11,25 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.models import Instance, LogState, utcnow
+from api.models import Instance, LogRecord, utcnow
 from logsvc.logmodel import LogView
 
 
-def known(session: Session, instance_id: str) -> list[LogState]:
+def known(session: Session, instance_id: str) -> list[LogRecord]:
     """The stored rows of the instance's logs, by name."""
     return list(
         session.scalars(
-            select(LogState).where(LogState.instance_id == instance_id).order_by(LogState.name)
+            select(LogRecord).where(LogRecord.instance_id == instance_id).order_by(LogRecord.name)
         )
     )
 
 
-def visible(rows: Iterable[LogState], admin: bool) -> list[LogView]:
+def visible(rows: Iterable[LogRecord], admin: bool) -> list[LogView]:
     """The stored logs the caller may see, as views."""
     return [to_view(r) for r in rows if admin or r.exposed]
 
 
-def to_view(row: LogState) -> LogView:
+def to_view(row: LogRecord) -> LogView:
     return LogView.from_dict(
         {
             "name": row.name,
@@ -44,7 +44,7 @@ def to_view(row: LogState) -> LogView:
     )
 
 
-def _apply(row: LogState, view: LogView) -> None:
+def _apply(row: LogRecord, view: LogView) -> None:
     row.type = str(view.type)
     row.status = str(view.status)
     row.published = view.published
@@ -90,7 +90,7 @@ def _record(session, instance, views, complete, exposed_listing, exposed) -> Non
     for view in views:
         row = rows.get(view.name)
         if row is None:
-            row = LogState(instance_id=instance.id, name=view.name, exposed=None)
+            row = LogRecord(instance_id=instance.id, name=view.name, exposed=None)
             session.add(row)
         _apply(row, view)
         if exposed_listing:
@@ -103,8 +103,8 @@ def _record(session, instance, views, complete, exposed_listing, exposed) -> Non
                 row.exposed = False
     if complete and rows.keys() - names:
         session.execute(
-            delete(LogState).where(
-                LogState.instance_id == instance.id, LogState.name.in_(rows.keys() - names)
+            delete(LogRecord).where(
+                LogRecord.instance_id == instance.id, LogRecord.name.in_(rows.keys() - names)
             )
         )
     instance.last_seen = now

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 import logsvc
 from api import auth, db, migrate
+from api.conf import database as database_conf
 from api.models import Token
 from logsvc import configcheck
 from logsvc.exceptions import ConfigError
@@ -118,7 +119,7 @@ def _token(database: db.Database, command) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     conf = cfg.ConfigOpts()
-    db.register_opts(conf)
+    database_conf.register_opts(conf)
     oslo_logging.register_options(conf)
     conf.register_cli_opt(command_opt)
     try:

@@ -52,8 +52,12 @@ class Instance(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
 
-class LogState(Base):
-    """The last known state of one log of one instance (its wire shape, and exposure)."""
+class LogRecord(Base):
+    """The last known state of one log of one instance (its wire shape, and exposure).
+
+    What the API remembers of a log; the agent's own state of it, how far it
+    is published, is guestagent.state.LogState.
+    """
 
     __tablename__ = "log_states"
 

@@ -10,7 +10,6 @@ Operators override any rule in a policy.yaml (``[oslo_policy] policy_file``);
 from typing import TYPE_CHECKING
 
 from oslo_config import cfg
-from oslo_policy import opts as policy_opts
 from oslo_policy import policy
 
 from logsvc.exceptions import Forbidden, LogsvcError
@@ -100,11 +99,6 @@ _RULES = [
         operations=[{"method": "DELETE", "path": "/v1/instance/{instance_id}"}],
     ),
 ]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    """oslo.policy's own options ([oslo_policy] policy_file ...), listed in its namespace."""
-    policy_opts.set_defaults(conf)
 
 
 def list_rules() -> list[policy.RuleDefault]:

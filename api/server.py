@@ -22,8 +22,9 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 from oslo_config import cfg
 
-from api import operations, statusd
+from api import statusd
 from api.app import create_app
+from api.instrument import instrument_worker
 from logsvc import logescape
 from logsvc.exceptions import BadRequest, LogsvcError
 from logsvc.httperrors import error_body
@@ -31,70 +32,7 @@ from logsvc.readdeadline import DeadlineSocket, ReadDeadline
 
 LOG = logging.getLogger(__name__)
 
-server_opts = [
-    cfg.HostAddressOpt(
-        "bind_host",
-        default="127.0.0.1",
-        help="Address the API listens on.",
-    ),
-    cfg.PortOpt("bind_port", default=8779, help="Port the API listens on (Trove's)."),
-    cfg.IntOpt(
-        "workers",
-        default=2,
-        min=1,
-        help="Worker processes serving requests (each with [api] threads threads).",
-    ),
-    cfg.IntOpt(
-        "threads",
-        default=8,
-        min=1,
-        help="Threads per worker: requests each worker serves at once (a publish "
-        "occupies one while the agent works).",
-    ),
-    cfg.ListOpt(
-        "forwarded_allow_ips",
-        default=["127.0.0.1", "::1"],
-        help="Addresses of the TLS-terminating proxies whose X-Forwarded-Proto and "
-        "X-Forwarded-For headers are trusted (gunicorn's forwarded_allow_ips); '*' "
-        "trusts every peer, only right when nothing else can reach the API.",
-    ),
-    cfg.FloatOpt(
-        "client_header_timeout",
-        default=10.0,
-        min=0.5,
-        max=300.0,
-        help="Seconds a client has to send a request's line and headers, in all (not "
-        "per read): a slower one is answered 408 and its thread freed. Each request "
-        "holds one of the [api] threads while it is read.",
-    ),
-    cfg.FloatOpt(
-        "client_body_timeout",
-        default=10.0,
-        min=0.5,
-        max=300.0,
-        help="Seconds a client has, from the end of its headers, to send the request "
-        "body, in all (not per read): a slower one is refused with 400.",
-    ),
-    cfg.URIOpt(
-        "public_endpoint",
-        schemes=["http", "https"],
-        help="Base URL clients reach the API by (https://logs.example.com:8779), for "
-        "the links of GET / and of the Trove routes. Unset, the links are relative "
-        "(/v1/): a request's Host and X-Forwarded-* headers never make them.",
-    ),
-    cfg.IntOpt(
-        "graceful_timeout",
-        default=30,
-        min=0,
-        help="Seconds a stopping server lets requests in progress finish.",
-    ),
-]
-
 WsgiApp = Callable[..., Any]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(server_opts, "api")
 
 
 class _HeadersTimeout(Exception):
@@ -257,5 +195,5 @@ class ApiServer(BaseApplication):
 
     def load(self) -> WsgiApp:
         app = create_app(self.conf)
-        operations.instrument_worker(app, self.conf)
+        instrument_worker(app, self.conf)
         return self.wrap(app) if self.wrap else app

@@ -2,15 +2,19 @@
 policy, authentication and the HTTP transport to the agents."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import requests
 from flask import current_app
-from oslo_config import cfg
-from oslo_policy import policy
 
-from api.auth import Strategy
-from api.db import Database
-from api.operations import InFlight
+from api.inflight import InFlight
+
+if TYPE_CHECKING:
+    import requests
+    from oslo_config import cfg
+    from oslo_policy import policy
+
+    from api.auth import Strategy
+    from api.db import Database
 
 EXTENSION = "logsvc"
 
@@ -19,11 +23,11 @@ EXTENSION = "logsvc"
 class ApiState:
     """The process's long-lived objects, built once by the application factory."""
 
-    conf: cfg.ConfigOpts
-    db: Database
-    enforcer: policy.Enforcer
-    auth: Strategy
-    http: requests.Session
+    conf: "cfg.ConfigOpts"
+    db: "Database"
+    enforcer: "policy.Enforcer"
+    auth: "Strategy"
+    http: "requests.Session"
     inflight: InFlight = field(default_factory=InFlight)
 
 

@@ -21,7 +21,8 @@ from oslo_config import cfg
 from oslo_log import log as oslo_logging
 
 import logsvc
-from api import operations, opts
+from api import conf as api_conf
+from api.status_collectors import status_service
 
 PROG = "logsvc-api-status"
 
@@ -49,11 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: die with the master
     conf = cfg.CONF
-    opts.register_opts(conf)
+    api_conf.register_opts(conf)
     oslo_logging.register_options(conf)
     conf(rest, project="logsvc", prog=PROG, version=logsvc.__version__)
     oslo_logging.setup(conf, PROG, version=logsvc.__version__)
-    service = operations.status_service(conf, args.master_pid)
+    service = status_service(conf, args.master_pid)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

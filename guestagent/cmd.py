@@ -19,7 +19,8 @@ from oslo_config import cfg
 from oslo_log import log as oslo_logging
 
 import logsvc
-from guestagent import opts, service
+from guestagent import conf as agent_conf
+from guestagent import service
 from guestagent.manager import LogManager
 from logsvc import configcheck, logescape
 from logsvc.exceptions import ConfigError, LogsvcError
@@ -51,7 +52,7 @@ cli_opts = [
 
 
 def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
-    opts.register_opts(conf)
+    agent_conf.register_opts(conf)
     # The agent's log is the published log `guest`: swiftclient's line for each
     # request would make every publish write more to publish.
     oslo_logging.set_defaults(

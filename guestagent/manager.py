@@ -18,46 +18,6 @@ from logsvc.layout import LogLocation, container_name, valid_instance_id
 from logsvc.logmodel import LogType, LogView, RestartState, derive_status
 from logsvc.storage import ObjectStore
 
-agent_group = cfg.OptGroup("agent", title="The guest agent")
-agent_opts = [
-    cfg.StrOpt(
-        "instance_id",
-        help="Id of the database instance this agent serves (as the API knows it). "
-        "It names the instance's objects: letters, digits, '.', '_', '-'.",
-    ),
-    cfg.StrOpt(
-        "datastore",
-        default="file",
-        choices=[
-            ("mysql", "MySQL or MariaDB: guest, error, general, slow_query"),
-            ("postgresql", "PostgreSQL: guest, general"),
-            ("file", "log files listed in [file_datastore] logs"),
-        ],
-        help="Which kind of database server runs on this instance.",
-    ),
-    cfg.StrOpt(
-        "state_dir",
-        default="/var/lib/logsvc/guestagent",
-        help="Where the agent records how far each log is published. Keep it on a "
-        "persistent disk: it is what lets a publish continue after a restart.",
-    ),
-]
-
-exposure_opts = [
-    cfg.ListOpt(
-        "guest_log_exposed_logs",
-        default=["ALL"],
-        help="Logs that users may see and act on, or ALL. Admins see every log. A USER "
-        "log not listed here cannot be enabled by a user.",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(agent_group)
-    conf.register_opts(agent_opts, agent_group)
-    conf.register_opts(exposure_opts)
-
 
 class LogManager:
     """The logs of one instance and what may be done with them."""

@@ -45,60 +45,6 @@ from logsvc.storage.base import md5_hex
 
 LOG = logging.getLogger(__name__)
 
-publish_opts = [
-    cfg.StrOpt(
-        "guest_log_container_name",
-        default="database_logs",
-        help="Container that holds published logs. A pattern: %(instance_id)s, "
-        "%(datastore)s and %(log)s are replaced, so one container per instance "
-        "or per log is possible.",
-    ),
-    cfg.IntOpt(
-        "guest_log_limit",
-        default=1000000,
-        min=1,
-        max=5 * 1024**3,
-        help="Largest object, in bytes, that a publish writes. Objects end at a line "
-        "end; a line longer than this is split. A publish holds about two objects "
-        "of this size in memory.",
-    ),
-    cfg.IntOpt(
-        "guest_log_expiry",
-        default=2592000,
-        min=0,
-        help="Seconds after which each published object is deleted by the object "
-        "store (X-Delete-After); 0 keeps objects until they are discarded.",
-    ),
-    cfg.StrOpt(
-        "guest_log_rotation_policy",
-        default="purge",
-        choices=[
-            (
-                "purge",
-                "delete what was published of the old file, then publish the new one "
-                "(the guest-log specification's behaviour)",
-            ),
-            (
-                "keep",
-                "publish the rest of the rotated file, and keep it as history before the new file",
-            ),
-        ],
-        help="What a publish does when it finds the log file rotated.",
-    ),
-    cfg.FloatOpt(
-        "guest_log_lock_timeout",
-        default=60.0,
-        min=0.0,
-        help="Seconds an action waits for another action on the same log to end "
-        "before it answers that the log is busy.",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(publish_opts)
-
-
 #: A long publish commits its progress after this many objects: a crash or an
 #: outage then costs at most that many uploads again, for one more metafile
 #: write each time.

@@ -19,85 +19,18 @@ from cheroot import wsgi
 from oslo_config import cfg
 
 import logsvc
-from guestagent import endpoint, opts, reports
-from guestagent.manager import LogManager, agent_group
+from guestagent import endpoint, reports
+from guestagent.manager import LogManager
 from logsvc import gmr, profiling
 from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
 from logsvc.httperrors import error_body
 from logsvc.readdeadline import DeadlineSocket
-from logsvc.signing import DEFAULT_MAX_SKEW, Verifier, sign
-from logsvc.status import Category, StatusService, secrets_from_conf
+from logsvc.redact import secrets_in_conf
+from logsvc.signing import Verifier, sign
+from logsvc.status import Category, StatusService
 from logsvc.storage import store_from_conf
 
 LOG = logging.getLogger(__name__)
-
-service_opts = [
-    cfg.HostAddressOpt(
-        "bind_host",
-        default="127.0.0.1",
-        help="Address the agent listens on for the API's requests. Set it to the "
-        "instance's address on the network the API reaches it by.",
-    ),
-    cfg.PortOpt("bind_port", default=8780, help="Port the agent listens on."),
-    cfg.StrOpt(
-        "shared_secret",
-        secret=True,
-        help="Secret shared with the API: every request must be signed with it "
-        "(HMAC-SHA256). Required to serve.",
-    ),
-    cfg.FloatOpt(
-        "max_clock_skew",
-        default=DEFAULT_MAX_SKEW,
-        min=1.0,
-        help="Seconds a signed request's timestamp may differ from this clock; "
-        "older or newer requests are refused as stale.",
-    ),
-    cfg.IntOpt(
-        "threads",
-        default=8,
-        min=2,
-        max=256,
-        help="Requests served at once (a publish occupies one while it runs).",
-    ),
-    cfg.FloatOpt(
-        "client_header_timeout",
-        default=10.0,
-        min=0.5,
-        max=300.0,
-        help="Seconds a client has to send a request's line and headers, in all (not "
-        "per read): a slower one is answered 408 and its thread freed.",
-    ),
-    cfg.FloatOpt(
-        "client_body_timeout",
-        default=10.0,
-        min=0.5,
-        max=300.0,
-        help="Seconds a client has, from the end of its headers, to send the request "
-        "body, in all (not per read): a slower one is refused with 400.",
-    ),
-    cfg.URIOpt(
-        "api_url",
-        help="Base URL of the logsvc API (http://host:8779); when set, the agent "
-        "sends it a signed heartbeat with its logs' state.",
-    ),
-    cfg.FloatOpt(
-        "graceful_shutdown_timeout",
-        default=30.0,
-        min=0.0,
-        help="Seconds a stopping agent lets requests in progress finish. A publish "
-        "cut short is safe: the next one continues where it stopped.",
-    ),
-    cfg.IntOpt(
-        "heartbeat_interval",
-        default=30,
-        min=1,
-        help="Seconds between two heartbeats to the API.",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(service_opts, agent_group)
 
 
 class _Request(cheroot_server.HTTPRequest):
@@ -186,7 +119,7 @@ class AgentService:
             store=self.store,
             directories=[conf.agent.state_dir],
             files=[p.source.path for p in self.manager.publishers.values() if p.source.path],
-            secrets=secrets_from_conf(conf, opts.list_opts()),
+            secrets=secrets_in_conf(conf),
         )
         self.status.add_callable(
             "guest-logs",

@@ -145,10 +145,6 @@ class StateError(LogsvcError):
     """The agent could not record a log's state (a full disk, say)."""
 
 
-class PublishError(LogsvcError):
-    """A publish failed; what was published before stays consistent."""
-
-
 class DatastoreError(LogsvcError):
     """The datastore could not be reached."""
 

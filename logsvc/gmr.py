@@ -24,10 +24,9 @@ from collections.abc import Callable
 
 from oslo_config import cfg
 from oslo_reports import guru_meditation_report as gmr
-from oslo_reports import opts as gmr_opts
 
 import logsvc
-from logsvc.status.redact import Redactor, secrets_in_conf
+from logsvc.redact import Redactor, secrets_in_conf
 
 LOG = logging.getLogger(__name__)
 
@@ -43,11 +42,6 @@ class VersionInfo:
 
     def version_string_with_package(self) -> str:
         return logsvc.__version__
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    """``[oslo_reports] log_dir, file_event_handler, file_event_handler_interval``."""
-    gmr_opts.set_defaults(conf)
 
 
 def guarded(title: str, generator: Callable[[], object]) -> Callable[[], object]:

@@ -4,8 +4,8 @@
     python scripts/gen_docs.py --check    # exit 1 if either is not what the code says
 
 docs/configuration.md renders every option of both daemons from their
-``oslo.config.opts`` entry points (``api.opts:list_opts``,
-``guestagent.opts:list_opts``): group, name, type, default, bounds or
+``oslo.config.opts`` entry points (``api.conf:list_opts``,
+``guestagent.conf:list_opts``): group, name, type, default, bounds or
 choices, whether it is secret, and its help. docs/rest-api.md renders the
 OpenAPI document that ``api/openapi.py`` builds (and ``/v1/openapi.json``
 serves). tests/functional/test_docs_current.py checks both are current.
@@ -146,18 +146,18 @@ def _library_namespaces(generator: str, own: str) -> list[str]:
 
 
 def configuration() -> str:
-    from api import opts as api_opts
-    from guestagent import opts as agent_opts
+    from api import conf as api_conf
+    from guestagent import conf as agent_conf
 
     daemons = [
         (
             "logsvc-guestagent",
             "logsvc.guestagent",
-            "guestagent.opts:list_opts",
-            agent_opts.list_opts,
+            "guestagent.conf:list_opts",
+            agent_conf.list_opts,
             "guestagent.conf",
         ),
-        ("logsvc-api", "logsvc.api", "api.opts:list_opts", api_opts.list_opts, "api.conf"),
+        ("logsvc-api", "logsvc.api", "api.conf:list_opts", api_conf.list_opts, "api.conf"),
     ]
     out = [
         GENERATED.format(source="the options' list_opts() entry points"),

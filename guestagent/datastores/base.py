@@ -2,25 +2,9 @@
 
 import abc
 
-from oslo_config import cfg
-
 from guestagent.publisher import LogSource
 from guestagent.state import LogState, StateStore
 from logsvc.logmodel import LogType, RestartState
-
-datastore_opts = [
-    cfg.IntOpt(
-        "guest_log_long_query_time",
-        default=1000,
-        min=0,
-        help="Milliseconds a statement must run to be logged: MySQL's slow_query log "
-        "(long_query_time), PostgreSQL's general log (log_min_duration_statement).",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(datastore_opts)
 
 
 class Datastore(abc.ABC):

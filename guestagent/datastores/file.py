@@ -9,24 +9,6 @@ from logsvc.exceptions import ConfigError
 from logsvc.layout import valid_log_name
 from logsvc.logmodel import LogType
 
-file_datastore_group = cfg.OptGroup("file_datastore", title="Logs of the 'file' datastore")
-file_datastore_opts = [
-    cfg.ListOpt(
-        "logs",
-        default=[],
-        item_type=cfg.types.String(),
-        help="Log files to offer, each as name:SYS|USER:/absolute/path, for example "
-        "app:USER:/var/log/app/app.log. SYS logs are always on; USER logs start "
-        "disabled until a user enables or publishes them. Names: lower-case "
-        "letters, digits and '_'; 'guest' is the agent's own log.",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(file_datastore_group)
-    conf.register_opts(file_datastore_opts, file_datastore_group)
-
 
 def parse_entry(entry: str) -> LogSource:
     """``name:TYPE:/path`` as a LogSource; ConfigError with the reason otherwise."""

@@ -25,25 +25,6 @@ from logsvc.logmodel import LogType
 
 LOG = logging.getLogger(__name__)
 
-mysql_group = cfg.OptGroup("mysql", title="The local MySQL or MariaDB server")
-mysql_opts = [
-    cfg.HostAddressOpt("host", default="127.0.0.1", help="Server address."),
-    cfg.PortOpt("port", default=3306, help="Server port."),
-    cfg.StrOpt("unix_socket", help="Connect by this socket instead of host and port."),
-    cfg.StrOpt("user", default="root", help="Account allowed to SET GLOBAL."),
-    cfg.StrOpt("password", default="", secret=True, help="That account's password."),
-    cfg.StrOpt(
-        "log_dir",
-        default="/var/log/mysql",
-        help="Directory for general.log and slow_query.log; the server writes there.",
-    ),
-    cfg.StrOpt(
-        "error_log",
-        help="The server's error log; by default the agent asks the server (@@log_error).",
-    ),
-    cfg.FloatOpt("connect_timeout", default=5.0, min=0.1, help="Seconds to connect."),
-]
-
 # log name -> (the server's switch variable, its file variable)
 _SWITCHES = {
     "general": ("general_log", "general_log_file"),
@@ -54,11 +35,6 @@ _SWITCHES = {
 # Client errors that mean the connection was lost, not that a statement was refused:
 # CR_SERVER_GONE_ERROR, CR_SERVER_LOST.
 _LOST = (2006, 2013)
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_group(mysql_group)
-    conf.register_opts(mysql_opts, mysql_group)
 
 
 class MySQLDatastore(Datastore):

@@ -1,7 +1,8 @@
 """OSProfiler in logsvc's daemons: who may trace, and where traces go.
 
 ``[profiler] enabled, hmac_keys, trace_sqlalchemy, trace_requests,
-connection_string`` (osprofiler's own options). A request is traced only when
+connection_string`` (osprofiler's own options, with our defaults: see
+logsvc/conf/profiler.py). A request is traced only when
 its trace headers are signed with one of ``hmac_keys``; anything else is served
 untraced. Off by default, and there is no default key: enabling it without
 keys is a configuration error. ``connection_string`` may carry a password
@@ -22,36 +23,14 @@ import socket
 
 from oslo_config import cfg
 from osprofiler import initializer, notifier, web
-from osprofiler import opts as profiler_opts
 
 from logsvc.exceptions import ConfigError
 from logsvc.profiling import filestore  # noqa: F401 - registers the file:// driver
 from logsvc.profiling.scrub import ScrubbingNotifier
-from logsvc.status.redact import secrets_in_conf
+from logsvc.redact import secrets_in_conf
 
 #: What osprofiler ships as a default key; never accepted.
 _KNOWN_DEFAULT_KEYS = {"SECRET_KEY", ""}
-
-
-def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """osprofiler's ``[profiler]`` options, with logsvc's defaults and secrets."""
-    opts = [
-        opt
-        for group, group_opts in profiler_opts.list_opts()
-        if group == "profiler"
-        for opt in group_opts
-    ]
-    for opt in opts:
-        if opt.name in ("connection_string", "hmac_keys"):
-            # osprofiler does not mark the connection string secret; it can hold a password
-            opt.secret = True
-    cfg.set_defaults(opts, enabled=False, hmac_keys="", trace_sqlalchemy=False)
-    return [("profiler", opts)]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    for group, opts in list_opts():
-        conf.register_opts(opts, group)
 
 
 def hmac_keys(conf: cfg.ConfigOpts) -> list[str]:

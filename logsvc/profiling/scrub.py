@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from logsvc.status.redact import MASK, Redactor
+from logsvc.redact import MASK, Redactor
 
 #: What a ``db`` trace point keeps: the statement (placeholders, never values).
 _DB_KEPT = ("statement",)

@@ -10,26 +10,19 @@ daemons add their own with :class:`FunctionCollector`.
 Where things are: the report model (report.py), what a collector is
 (collector.py), the built-in collectors (daemon.py, node.py, storage.py,
 plugins.py with plugin_output.py), the cache and the scheduler (cache.py,
-scheduler.py), masking secrets (redact.py), HTTP (wsgi.py, server.py), the
-whole (service.py), options (opts.py), and for people: rendering
-(render.py), fetching (client.py) and ``python -m logsvc.status`` (cli.py).
+scheduler.py), HTTP (wsgi.py, server.py), the whole (service.py), and for
+people: rendering (render.py), fetching (client.py) and
+``python -m logsvc.status`` (cli.py). Elsewhere: the ``[status]`` options
+(logsvc/conf/status.py) and the masking of secrets in every report
+(logsvc/redact.py).
 """
 
 from logsvc.status.collector import Collector, FunctionCollector
-from logsvc.status.opts import (
-    AGENT_STATUS_PORT,
-    API_STATUS_PORT,
-    list_opts,
-    register_opts,
-)
-from logsvc.status.redact import secrets_from_conf
 from logsvc.status.render import exit_status, render_reports
 from logsvc.status.report import Category, Kind, Report, Status, StatusCode, status_data, worst
 from logsvc.status.service import StatusService
 
 __all__ = [
-    "AGENT_STATUS_PORT",
-    "API_STATUS_PORT",
     "Category",
     "Collector",
     "FunctionCollector",
@@ -39,10 +32,7 @@ __all__ = [
     "StatusCode",
     "StatusService",
     "exit_status",
-    "list_opts",
-    "register_opts",
     "render_reports",
-    "secrets_from_conf",
     "status_data",
     "worst",
 ]

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from logsvc.redact import Redactor
 from logsvc.status.collector import Collector
-from logsvc.status.redact import Redactor
 from logsvc.status.report import Kind, Report, Status, StatusCode, status_data
 
 #: A run is stuck when it has lasted this many intervals, and at least STUCK_MIN_SECONDS.

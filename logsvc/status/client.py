@@ -5,9 +5,9 @@ import re
 from collections.abc import Mapping
 
 from logsvc.client import http
+from logsvc.conf.status import AGENT_STATUS_PORT
 from logsvc.exceptions import LogsvcError
 from logsvc.safetext import printable
-from logsvc.status.opts import AGENT_STATUS_PORT
 from logsvc.status.report import Report
 
 _HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\[\]/]+)(?::(?P<port>\d{1,5}))?")

@@ -21,14 +21,14 @@ from typing import Any
 
 from oslo_config import cfg
 
+from logsvc.conf.status import AGENT_STATUS_PORT
 from logsvc.exceptions import ConfigError
+from logsvc.redact import Redactor
 from logsvc.status.cache import ReportCache
 from logsvc.status.collector import Collector, FunctionCollector
 from logsvc.status.daemon import DaemonCollector
 from logsvc.status.node import NodeCollector
-from logsvc.status.opts import AGENT_STATUS_PORT
 from logsvc.status.plugins import discover_plugins
-from logsvc.status.redact import Redactor
 from logsvc.status.report import Category, Kind, Report
 from logsvc.status.scheduler import Scheduler
 from logsvc.status.server import StatusServer
@@ -83,7 +83,7 @@ class StatusService:
         and of the directories of `files`, the log files the daemon reads,
         which may not exist yet), and the plugins
         of ``[status] plugin_dir``. `secrets` are masked in every report
-        (see ``redact.secrets_from_conf``). ``[status]`` must be registered.
+        (see ``logsvc.redact.secrets_in_conf``). ``[status]`` must be registered.
         `daemon_pid`: the daemon is another process (with its children), as
         when a pre-forking server's report is served by a process of its own.
         """

@@ -334,11 +334,11 @@ def test_agents_that_send_no_heartbeat_are_probed(stack_without_heartbeats):
 
 
 def test_the_database_url_is_a_secret():
-    from api import opts
+    from api import conf as api_conf
 
     secret = {
         (str(group), opt.name)
-        for group, group_opts in opts.list_opts()
+        for group, group_opts in api_conf.list_opts()
         for opt in group_opts
         if opt.secret
     }

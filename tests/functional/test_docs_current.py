@@ -30,11 +30,11 @@ def test_generated_docs_are_current():
 
 
 def test_every_option_is_documented():
-    from api import opts as api_opts
-    from guestagent import opts as agent_opts
+    from api import conf as api_conf
+    from guestagent import conf as agent_conf
 
     text = (ROOT / "docs" / "configuration.md").read_text()
-    for list_opts in (api_opts.list_opts, agent_opts.list_opts):
+    for list_opts in (api_conf.list_opts, agent_conf.list_opts):
         for group, options in list_opts():
             name = getattr(group, "name", None) or group
             for opt in options:
@@ -66,7 +66,7 @@ def test_example_configurations_are_valid(example):
     assert proc.returncode == 0, proc.stderr
     from oslo_config import cfg
 
-    module = importlib.import_module(f"{daemon}.opts")
+    module = importlib.import_module(f"{daemon}.conf")
     conf = cfg.ConfigOpts()
     module.register_opts(conf)
     conf(["--config-file", str(example)], project="logsvc", default_config_files=[])

@@ -21,6 +21,7 @@ import pytest
 import requests
 from oslo_config import cfg
 
+from logsvc.conf.status import register_opts
 from logsvc.status import (
     Category,
     FunctionCollector,
@@ -28,7 +29,6 @@ from logsvc.status import (
     Status,
     StatusCode,
     StatusService,
-    register_opts,
 )
 from logsvc.status.daemon import DaemonCollector
 from logsvc.status.node import NodeCollector

@@ -9,7 +9,8 @@ import pytest
 from flask.testing import FlaskClient
 from oslo_config import cfg
 
-from api import migrate, opts
+from api import conf as api_conf
+from api import migrate
 from api.app import create_app
 from tests.openapi_check import CheckingMiddleware
 
@@ -20,7 +21,7 @@ BOB = {"X-Project-Id": "tenant-b", "X-Roles": "member"}
 
 def make_conf(tmp_path, config_text: str = "", **overrides) -> cfg.ConfigOpts:
     conf = cfg.ConfigOpts()
-    opts.register_opts(conf)
+    api_conf.register_opts(conf)
     files = []
     if config_text:
         files.append(str(tmp_path / "api.conf"))

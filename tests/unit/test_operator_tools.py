@@ -8,6 +8,7 @@ from oslo_config import cfg
 from oslo_reports import guru_meditation_report as gmr_lib
 
 from logsvc import gmr, profiling
+from logsvc.conf import oslo_reports, profiler
 from logsvc.exceptions import ConfigError
 
 
@@ -29,7 +30,7 @@ def test_a_failing_section_does_not_lose_the_report():
 @pytest.fixture
 def conf():
     conf = cfg.ConfigOpts()
-    profiling.register_opts(conf)
+    profiler.register_opts(conf)
     conf([], project="logsvc")
     return conf
 
@@ -50,7 +51,7 @@ def test_profiling_refuses_no_key_or_the_well_known_one(conf, keys):
 
 
 def test_the_connection_string_is_a_secret():
-    ((_, opts),) = profiling.list_opts()
+    ((_, opts),) = profiler.list_opts()
     secret = {o.name for o in opts if o.secret}
     assert {"connection_string", "hmac_keys"} <= secret
 
@@ -228,7 +229,7 @@ def test_sigusr1_is_armed_with_and_without_the_file_trigger(tmp_path):
     import signal
 
     conf = cfg.ConfigOpts()
-    gmr.register_opts(conf)
+    oslo_reports.register_opts(conf)
     conf([])
     conf.set_override("log_dir", str(tmp_path), "oslo_reports")
     before = signal.getsignal(signal.SIGUSR1)

@@ -6,9 +6,9 @@ import math
 import pytest
 
 from logsvc.exceptions import StorageUnavailable
+from logsvc.redact import Redactor
 from logsvc.status.cache import ReportCache
 from logsvc.status.collector import FunctionCollector, valid_name
-from logsvc.status.redact import Redactor
 from logsvc.status.report import (
     Category,
     Kind,

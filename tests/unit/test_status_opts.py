@@ -3,10 +3,10 @@
 import pytest
 from oslo_config import cfg
 
+from logsvc.conf import status as status_opts
 from logsvc.exceptions import LogsvcError
-from logsvc.status import opts as status_opts
+from logsvc.redact import secrets_in_conf
 from logsvc.status.client import base_url
-from logsvc.status.redact import secrets_from_conf
 
 
 def test_list_opts_gives_the_status_group_with_the_daemons_port():
@@ -56,7 +56,7 @@ def test_secrets_are_the_values_of_options_marked_secret():
     conf.set_override("user", "alice", "swift")
     conf.set_override("key", "s3cr3t", "swift")
     conf.set_override("tokens", ["t0ken-a", "t0ken-b"])
-    found = secrets_from_conf(conf, [(group, opts), ("DEFAULT", top), (None, [])])
+    found = secrets_in_conf(conf)
     assert sorted(found) == ["s3cr3t", "t0ken-a", "t0ken-b"]
 
 
@@ -98,16 +98,14 @@ def test_a_secret_url_gives_its_password_too():
     conf.register_opts([cfg.StrOpt("connection", secret=True)], "database")
     conf([])
     conf.set_override("connection", "postgresql+psycopg://postgres:p%40ss-9c@db/x", "database")
-    found = secrets_from_conf(conf, [("database", [cfg.StrOpt("connection", secret=True)])])
+    found = secrets_in_conf(conf)
     # the password (as written and decoded): the rest of the URL says which database
     assert found == ["p%40ss-9c", "p@ss-9c"]
     conf.set_override("connection", "sqlite:////var/lib/logsvc/api.sqlite", "database")
-    assert secrets_from_conf(conf, [("database", [cfg.StrOpt("connection", secret=True)])]) == []
+    assert secrets_in_conf(conf) == []
 
 
 def test_every_registered_secret_of_a_configuration():
-    from logsvc.status.redact import secrets_in_conf
-
     conf = cfg.ConfigOpts()
     conf.register_opts([cfg.StrOpt("key", secret=True), cfg.StrOpt("user")], "swift")
     conf.register_opts([cfg.ListOpt("tokens", secret=True), cfg.StrOpt("name")])

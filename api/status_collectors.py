@@ -1,129 +1,34 @@
-"""What the API tells its operators, and how it is traced.
+"""The API's status report and its own collectors, served by api/statusd.py.
 
-- Each worker: a Guru Meditation Report (SIGUSR1 to the worker, or the file
-  trigger of ``[oslo_reports]``) with the sections "Database Pool" and
-  "Dispatches In Flight"; OSProfiler's middleware in front of the
-  application, and its SQL tracing when ``[profiler] trace_sqlalchemy``.
-- A process beside gunicorn (api/statusd.py): the status report
-  (``[status]``, port 1816 by default) on the master and its workers, with
-  the collectors ``api-instances`` (the agents' reachability: from their
-  heartbeats, and for agents without a recent one, a signed probe of their
-  ``/v1/info`` at the collector's interval) and ``database`` (reachability,
-  latency, schema revision).
+The status report (``[status]``, port 1816 by default) covers the gunicorn
+master and its workers, with two collectors of the API's own:
+``api-instances`` (the agents' reachability: from their heartbeats, and for
+agents without a recent one, a signed probe of their ``/v1/info`` at the
+collector's interval) and ``database`` (reachability, latency, schema
+revision).
 """
 
-import contextlib
-import itertools
 import logging
 import os
-import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 import sqlalchemy
 from oslo_config import cfg
 from sqlalchemy import select, text
 
-from logsvc import gmr, profiling
-from logsvc.status import Category, Status, StatusCode, StatusService, secrets_from_conf, worst
-
-operations_opts = [
-    cfg.IntOpt(
-        "agent_silence_warning",
-        default=90,
-        min=1,
-        help="Seconds without a heartbeat after which the status report calls an "
-        "instance's agent unreachable.",
-    ),
-]
-
-
-def register_opts(conf: cfg.ConfigOpts) -> None:
-    conf.register_opts(operations_opts, "api")
-
-
-# --- dispatches in flight ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    instance_id: str
-    method: str
-    path: str
-    started: float
-
-
-class InFlight:
-    """The calls to agents that this process has under way."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls: dict[int, Dispatch] = {}
-        self._ids = itertools.count()
-
-    @contextlib.contextmanager
-    def track(self, instance_id: str, method: str, path: str) -> Iterator[None]:
-        key = next(self._ids)
-        with self._lock:
-            self._calls[key] = Dispatch(instance_id, method, path, time.time())
-        try:
-            yield
-        finally:
-            with self._lock:
-                del self._calls[key]
-
-    def snapshot(self) -> list[Dispatch]:
-        with self._lock:
-            return sorted(self._calls.values(), key=lambda d: d.started)
-
-
-# --- a worker --------------------------------------------------------------------------
-
-
-def instrument_worker(app, conf: cfg.ConfigOpts) -> None:
-    """Arm a worker (after the fork): its report, and tracing of its requests."""
-    from api.state import EXTENSION
-
-    state = app.extensions[EXTENSION]
-    if profiling.init(conf, "logsvc-api") and conf.profiler.trace_sqlalchemy:
-        profiling.trace_sql(state.db.engine)  # statements only, never their parameters
-    app.wsgi_app = profiling.middleware(app.wsgi_app, conf)
-    gmr.setup(
-        conf,
-        f"logsvc-api-{os.getpid()}",
-        {
-            "Database Pool": lambda: pool_section(state.db.engine),
-            "Dispatches In Flight": lambda: inflight_section(state.inflight),
-        },
-    )
-
-
-def pool_section(engine) -> str:
-    pool = engine.pool
-    return f"database: {engine.url.render_as_string(hide_password=True)}\npool: {pool.status()}"
-
-
-def inflight_section(inflight: InFlight) -> str:
-    calls = inflight.snapshot()
-    if not calls:
-        return "none"
-    now = time.time()
-    return "\n".join(
-        f"{d.method} {d.path} to the agent of {d.instance_id}, for {now - d.started:.1f}s"
-        for d in calls
-    )
-
-
-# --- the master's status report ----------------------------------------------------------
+from api import migrate
+from api.models import Instance
+from logsvc.redact import secrets_in_conf
+from logsvc.signing import sign
+from logsvc.status import Category, Status, StatusCode, StatusService, worst
 
 
 def status_service(conf: cfg.ConfigOpts, master_pid: int) -> StatusService:
     """The API's status report, with its own collectors (see api/statusd.py)."""
-    from api import opts
-
     url = sqlalchemy.engine.make_url(conf.database.connection)
     directories = (
         [os.path.dirname(os.path.abspath(url.database))]
@@ -137,7 +42,7 @@ def status_service(conf: cfg.ConfigOpts, master_pid: int) -> StatusService:
         daemon_name="logsvc-api",
         directories=directories,
         files=_log_files(conf),
-        secrets=secrets_from_conf(conf, opts.list_opts()),
+        secrets=secrets_in_conf(conf),
         daemon_pid=master_pid,
     )
     engine = sqlalchemy.create_engine(conf.database.connection, poolclass=sqlalchemy.NullPool)
@@ -193,10 +98,6 @@ class AgentProbe:
         self.timeout = (connect_timeout, PROBE_READ_TIMEOUT)
 
     def __call__(self, instance_id: str, agent_url: str, own_secret: str | None) -> ProbeResult:
-        import requests
-
-        from logsvc.signing import sign
-
         secret = own_secret or self.default_secret
         if not secret:
             return ProbeResult(StatusCode.UNKNOWN, "no secret to sign a probe with")
@@ -248,8 +149,6 @@ def instances_report(engine, silence: int, probe: AgentProbe | None = None) -> d
     unknown (status 2: it may have no ``api_url``), one whose heartbeats
     stopped is silent (status 1).
     """
-    from api.models import Instance
-
     now = time.time()
     with engine.connect() as conn:
         rows = conn.execute(
@@ -323,8 +222,6 @@ def _some(items: list[str], shown: int = 10) -> str:
 
 def database_report(engine) -> dict[str, Any]:
     """Whether the database answers, how fast, and whether its schema is current."""
-    from api import migrate
-
     started = time.monotonic()
     try:
         with engine.connect() as conn:

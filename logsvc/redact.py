@@ -1,10 +1,12 @@
-"""Keeping configured secrets out of every report.
+"""Masking secrets: what the status report, the Guru Meditation Report and
+the traces run over their text before anyone can read it.
 
-Our collectors are written not to put credentials in what they report, but
-a plugin's output or an exception's text is not ours to vouch for. The
-service therefore masks every configured secret wherever it appears in a
-report before the report is cached, and so before anyone can read it.
-The same masking serves the Guru Meditation Report and the traces.
+Our code is written not to put credentials in what it reports, but a
+plugin's output or an exception's text is not ours to vouch for. So every
+configured secret is masked wherever it appears: in a status report before
+it is cached (logsvc.status), in a Guru Meditation Report before it is
+written (logsvc.gmr), in every trace point before it is sent
+(logsvc.profiling).
 
 Two kinds of masking: the configured secrets (the values of options marked
 ``secret=True``, and the password inside those that are URLs), and the
@@ -73,38 +75,13 @@ class Redactor:
         return value
 
 
-def secrets_from_conf(
-    conf: cfg.ConfigOpts,
-    opt_lists: Iterable[tuple[str | cfg.OptGroup | None, Iterable[cfg.Opt]]],
-) -> list[str]:
-    """The values of the options marked ``secret=True`` among `opt_lists`.
-
-    `opt_lists` is what a daemon's ``list_opts()`` returns; options not
-    registered in `conf` are skipped.
-    """
-    found: list[str] = []
-    for group, opts in opt_lists:
-        group_name = group.name if isinstance(group, cfg.OptGroup) else group
-        for opt in opts:
-            if not opt.secret:
-                continue
-            try:
-                if group_name in (None, "DEFAULT"):
-                    value = conf[opt.dest]
-                else:
-                    value = conf[group_name][opt.dest]
-            except (cfg.NoSuchOptError, cfg.NoSuchGroupError, KeyError):
-                continue
-            found.extend(_secret_values(value))
-    return found
-
-
 def secrets_in_conf(conf: cfg.ConfigOpts) -> list[str]:
     """The values of every option marked ``secret=True`` that `conf` has registered.
 
-    For code that holds a configuration but not the daemon's option lists
-    (the Guru Meditation Report, the profiler). Walks the registered options
-    as oslo.reports' Configuration section does.
+    The one way to learn what to mask: every option registered counts, ours
+    and the libraries' (keystonemiddleware's, osprofiler's), so no caller
+    needs a daemon's option lists. Walks the registered options as
+    oslo.reports' Configuration section does.
     """
     found: list[str] = []
     places: list[tuple[str | None, dict[str, Any]]] = [(None, getattr(conf, "_opts", {}))]
