@@ -16,6 +16,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from logsvc.conf import registered_opts
 from logsvc.exceptions import ConfigError
 
 _REASON = " is not valid: "
@@ -42,7 +43,7 @@ def parse(conf: cfg.ConfigOpts, argv: list[str], **kwargs: Any) -> None:
 
 def check_values(conf: cfg.ConfigOpts) -> None:
     """Read every registered option; the first that does not convert raises ConfigError."""
-    for group_name, opt in _registered(conf):
+    for group_name, opt in registered_opts(conf):
         try:
             if group_name is None:
                 conf[opt.dest]
@@ -50,20 +51,6 @@ def check_values(conf: cfg.ConfigOpts) -> None:
                 conf[group_name][opt.dest]
         except (cfg.Error, ValueError) as exc:  # a bad value, a $reference to nothing
             raise ConfigError(_describe(conf, group_name, opt, exc)) from None
-
-
-def _registered(conf: cfg.ConfigOpts) -> list[tuple[str | None, cfg.Opt]]:
-    # oslo.config has no public walk of its registered options; this is the
-    # one oslo.reports' Configuration section (and logsvc.status.redact) does.
-    places: list[tuple[str | None, dict[str, Any]]] = [(None, conf._opts)]
-    places += [(name, group._opts) for name, group in conf._groups.items()]
-    found = []
-    for group_name, opts in places:
-        for info in opts.values():
-            opt = info["opt"]
-            if not isinstance(opt, cfg.SubCommandOpt):
-                found.append((group_name, opt))
-    return found
 
 
 def _describe(conf: cfg.ConfigOpts, group_name: str | None, opt: cfg.Opt, exc: Exception) -> str:

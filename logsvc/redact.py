@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 from oslo_config import cfg
 
+from logsvc.conf import registered_opts
+
 MASK = "***"
 #: Shorter values would mask ordinary words and numbers all over the report.
 MIN_SECRET_LENGTH = 4
@@ -80,23 +82,17 @@ def secrets_in_conf(conf: cfg.ConfigOpts) -> list[str]:
 
     The one way to learn what to mask: every option registered counts, ours
     and the libraries' (keystonemiddleware's, osprofiler's), so no caller
-    needs a daemon's option lists. Walks the registered options as
-    oslo.reports' Configuration section does.
+    needs a daemon's option lists (``logsvc.conf.registered_opts``).
     """
     found: list[str] = []
-    places: list[tuple[str | None, dict[str, Any]]] = [(None, getattr(conf, "_opts", {}))]
-    for name, group in getattr(conf, "_groups", {}).items():
-        places.append((name, getattr(group, "_opts", {})))
-    for group_name, opts in places:
-        for info in opts.values():
-            opt = info.get("opt")
-            if opt is None or not opt.secret:
-                continue
-            try:
-                value = conf[opt.dest] if group_name is None else conf[group_name][opt.dest]
-            except (cfg.Error, KeyError, ValueError):
-                continue  # unset, or a value that does not parse: nothing to mask
-            found.extend(_secret_values(value))
+    for group_name, opt in registered_opts(conf):
+        if not opt.secret:
+            continue
+        try:
+            value = conf[opt.dest] if group_name is None else conf[group_name][opt.dest]
+        except (cfg.Error, KeyError, ValueError):
+            continue  # unset, or a value that does not parse: nothing to mask
+        found.extend(_secret_values(value))
     return found
 
 

@@ -3,8 +3,9 @@
 Reading the request, the caller, the request's database session and the
 application's state is the views' part (api/views/), with the factory
 (api/app.py) and the few modules that hold that glue: the request-scoped
-session (api/db.py), the application's extension (api/state.py) and the
-reading of request bodies (api/bodies.py).
+session (api/db.py), the application's extension (api/state.py), the
+reading of request bodies (api/bodies.py) and the arming of a worker's
+application after the fork (api/instrument.py).
 """
 
 import ast
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GLUE = {"api/app.py", "api/db.py", "api/state.py", "api/bodies.py"}
+GLUE = {"api/app.py", "api/db.py", "api/state.py", "api/bodies.py", "api/instrument.py"}
 # Reads the request itself until its view takes that part over (issue 13).
 NOT_YET = {"api/heartbeat.py"}
 SERVICES = sorted(
