@@ -46,7 +46,8 @@ def cuts(path: str, limit: int) -> list[tuple[int, int]]:
 
 
 def make_publisher(creds: dict, work: Path, source: str, instance: str, limit: int):
-    from guestagent.publisher import LogSource, Publisher, PublishSettings
+    from guestagent.publisher import Publisher
+    from guestagent.publishmodel import LogSource, PublishSettings
     from guestagent.state import StateStore
     from logsvc.layout import LogLocation
     from logsvc.logmodel import LogType

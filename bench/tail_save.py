@@ -42,7 +42,8 @@ LOCATION = LogLocation("database_logs", "bench-instance", "mysql", "general")
 
 
 def publisher(store, work: Path, limit: int):
-    from guestagent.publisher import LogSource, Publisher, PublishSettings
+    from guestagent.publisher import Publisher
+    from guestagent.publishmodel import LogSource, PublishSettings
     from guestagent.state import StateStore
     from logsvc.logmodel import LogType
 

@@ -11,7 +11,8 @@ from oslo_config import cfg
 
 from guestagent import datastores
 from guestagent.datastores.base import Datastore
-from guestagent.publisher import Publisher, PublishSettings
+from guestagent.publisher import Publisher
+from guestagent.publishmodel import PublishSettings
 from guestagent.state import StateStore
 from logsvc.exceptions import ConfigError, InvalidAction, LogBusy, LogNotFound
 from logsvc.layout import LogLocation, container_name, valid_instance_id

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from guestagent.publisher import LogSource, Publisher, PublishSettings
+from guestagent.publisher import Publisher
+from guestagent.publishmodel import LogSource, PublishSettings
 from guestagent.state import StateStore
 from logsvc.exceptions import StateError, StorageUnavailable
 from logsvc.layout import LogLocation, parse_chunk_name

@@ -1,13 +1,13 @@
 """``[DEFAULT] guest_log_*``: the guest-log options Trove's agent has, in Trove's group.
 
-Where published logs go and how (guestagent/publisher.py), which logs users
+Where published logs go and how (guestagent/publishrun.py), which logs users
 may see (guestagent/manager.py), and the datastores' threshold of a slow
 statement (guestagent/datastores/).
 """
 
 from oslo_config import cfg
 
-# Publishing: guestagent/publisher.py.
+# Publishing: guestagent/publishmodel.py (PublishSettings), read by the run.
 publish_opts = [
     cfg.StrOpt(
         "guest_log_container_name",

@@ -2,7 +2,7 @@
 
 import abc
 
-from guestagent.publisher import LogSource
+from guestagent.publishmodel import LogSource
 from guestagent.state import LogState, StateStore
 from logsvc.logmodel import LogType, RestartState
 

@@ -3,7 +3,7 @@
 from oslo_config import cfg
 
 from guestagent.datastores.base import Datastore
-from guestagent.publisher import LogSource
+from guestagent.publishmodel import LogSource
 from guestagent.state import StateStore
 from logsvc.exceptions import ConfigError
 from logsvc.layout import valid_log_name

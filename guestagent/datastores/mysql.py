@@ -18,7 +18,7 @@ import pymysql
 from oslo_config import cfg
 
 from guestagent.datastores.base import Datastore
-from guestagent.publisher import LogSource
+from guestagent.publishmodel import LogSource
 from guestagent.state import StateStore
 from logsvc.exceptions import DatastoreError, DatastoreRefused
 from logsvc.logmodel import LogType

@@ -18,7 +18,7 @@ from oslo_config import cfg
 from psycopg import sql
 
 from guestagent.datastores.base import Datastore
-from guestagent.publisher import LogSource
+from guestagent.publishmodel import LogSource
 from guestagent.state import LogState, StateStore
 from logsvc.exceptions import DatastoreError, DatastoreRefused
 from logsvc.logmodel import LogType, RestartState

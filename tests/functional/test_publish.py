@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from guestagent import publisher
+from guestagent import publishrun
 from guestagent.logfile import FINGERPRINT, HEADER_MAX
 from guestagent.state import StateStore
 from logsvc.exceptions import LogFileMissing, LogFileUnreadable, StateError, StorageUnavailable
@@ -193,11 +193,11 @@ BASE = b"".join(b"base line %03d\n" % i for i in range(10))
 NEW = b"".join(b"new line %03d with more\n" % i for i in range(12))
 
 
-@pytest.mark.parametrize("checkpoint", [publisher.CHECKPOINT_OBJECTS, 2])
+@pytest.mark.parametrize("checkpoint", [publishrun.CHECKPOINT_OBJECTS, 2])
 def test_a_crash_at_any_step_of_a_publish_loses_and_duplicates_nothing(
     store, tmp_path, monkeypatch, checkpoint
 ):
-    monkeypatch.setattr(publisher, "CHECKPOINT_OBJECTS", checkpoint)
+    monkeypatch.setattr(publishrun, "CHECKPOINT_OBJECTS", checkpoint)
 
     def prepare(log):
         log.write(BASE)

@@ -9,7 +9,8 @@ from api.app import create_app as create_api
 from guestagent import endpoint
 from guestagent.datastores.file import FileDatastore, parse_entry
 from guestagent.manager import LogManager
-from guestagent.publisher import Publisher, PublishSettings
+from guestagent.publisher import Publisher
+from guestagent.publishmodel import PublishSettings
 from guestagent.state import StateStore
 from logsvc.layout import LogLocation
 from logsvc.signing import Verifier, sign

@@ -4,7 +4,8 @@ import pytest
 
 from guestagent.datastores.file import FileDatastore, parse_entry
 from guestagent.manager import LogManager
-from guestagent.publisher import Publisher, PublishSettings
+from guestagent.publisher import Publisher
+from guestagent.publishmodel import PublishSettings
 from guestagent.state import LogState, StateStore
 from logsvc.exceptions import ConfigError, InvalidAction, LogBusy, LogNotFound
 from logsvc.layout import LogLocation

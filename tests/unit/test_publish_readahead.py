@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from guestagent.publisher import _prepared
+from guestagent.readahead import prepared
 
 
 class Source:
@@ -28,7 +28,7 @@ def _read_ahead_threads() -> list[threading.Thread]:
 
 
 def test_chunks_come_in_order_with_their_lines_and_md5():
-    out = list(_prepared(iter(Source(4))))
+    out = list(prepared(iter(Source(4))))
     assert [pos for pos, *_ in out] == [0, 10, 20, 30]
     for i, (_, data, lines, md5) in enumerate(out):
         assert data == b"line %d\n" % i * (i + 1)
@@ -38,7 +38,7 @@ def test_chunks_come_in_order_with_their_lines_and_md5():
 
 def test_only_the_next_chunk_is_read_ahead():
     source = Source(10)
-    chunks = _prepared(iter(source))
+    chunks = prepared(iter(source))
     next(chunks)
     time.sleep(0.1)  # give the thread time to run as far as it may
     assert source.produced == 2  # the one being uploaded and the next: two in memory
@@ -49,7 +49,7 @@ def test_only_the_next_chunk_is_read_ahead():
 
 
 def test_an_error_of_the_file_comes_at_its_turn():
-    chunks = _prepared(iter(Source(5, fail_at=2)))
+    chunks = prepared(iter(Source(5, fail_at=2)))
     assert [pos for pos, *_ in (next(chunks), next(chunks))] == [0, 10]
     with pytest.raises(OSError, match="failed at chunk 2"):
         next(chunks)
@@ -60,7 +60,7 @@ def test_closing_stops_the_reading_at_once():
     # An upload that fails closes the chunks before the log file is closed:
     # nothing may go on reading from it.
     source = Source(10)
-    chunks = _prepared(iter(source))
+    chunks = prepared(iter(source))
     next(chunks)
     assert _read_ahead_threads()
     chunks.close()
