@@ -126,6 +126,31 @@ class SignedHeaders(NamedTuple):
     signature: str
 
 
+def check_headers(
+    headers: Mapping[str, str], max_skew: float, now: float | None = None
+) -> SignedHeaders:
+    """What can be checked before the body is read: the headers' form and the timestamp.
+
+    Unsigned without the three headers, BadSignature when one of them is not
+    what `sign` writes, StaleRequest outside `max_skew` seconds of `now`.
+    """
+    get = _getter(headers)
+    timestamp, nonce, signature = (
+        get(HEADER_TIMESTAMP),
+        get(HEADER_NONCE),
+        get(HEADER_SIGNATURE),
+    )
+    if not (timestamp and nonce and signature):
+        raise Unsigned()
+    sent = parse_timestamp(timestamp)
+    if sent is None or not _NONCE_RE.fullmatch(nonce) or not _SIGNATURE_RE.fullmatch(signature):
+        raise BadSignature()
+    now = time.time() if now is None else now
+    if not now - max_skew <= sent <= now + max_skew:
+        raise StaleRequest()
+    return SignedHeaders(timestamp, sent, nonce, signature)
+
+
 class Verifier:
     """Checks signed requests against one or more secrets (rotation: old and new).
 
@@ -153,28 +178,6 @@ class Verifier:
         if self._journal:
             self._load_journal(time.time())
 
-    def check_headers(self, headers: Mapping[str, str], now: float | None = None) -> SignedHeaders:
-        """What can be checked before the body is read: the headers' form and the timestamp.
-
-        Unsigned without the three headers, BadSignature when one of them is
-        not what `sign` writes, StaleRequest outside the accepted window.
-        """
-        get = _getter(headers)
-        timestamp, nonce, signature = (
-            get(HEADER_TIMESTAMP),
-            get(HEADER_NONCE),
-            get(HEADER_SIGNATURE),
-        )
-        if not (timestamp and nonce and signature):
-            raise Unsigned()
-        sent = parse_timestamp(timestamp)
-        if sent is None or not _NONCE_RE.fullmatch(nonce) or not _SIGNATURE_RE.fullmatch(signature):
-            raise BadSignature()
-        now = time.time() if now is None else now
-        if not now - self.max_skew <= sent <= now + self.max_skew:
-            raise StaleRequest()
-        return SignedHeaders(timestamp, sent, nonce, signature)
-
     def verify(
         self,
         method: str,
@@ -190,7 +193,7 @@ class Verifier:
         Else a SignatureError (`check_headers` says which come first).
         """
         now = time.time() if now is None else now
-        signed = self.check_headers(headers, now)
+        signed = check_headers(headers, self.max_skew, now)
         try:
             message = _message(method, path, signed.timestamp, signed.nonce, instance, body)
         except UnicodeError:  # a path that no signer could have encoded
