@@ -10,7 +10,7 @@ import sys
 import pytest
 from sqlalchemy import update
 
-from api import claims, manage, migrate
+from api import claims, migrate
 from api.db import Database
 from api.models import Instance, LogAction
 from logsvc.exceptions import Conflict
@@ -128,14 +128,17 @@ def test_a_live_holder_keeps_its_claim_and_an_admin_can_clear_it(db):
     claims.claim(db, "i1", "general", "publish", 3600)
 
 
-def test_logsvc_manage_lists_and_clears_claims(db, tmp_path, capsys):
+def test_logsvc_manage_lists_and_clears_claims(db, tmp_path):
     claims.claim(db, "i1", "general", "publish", 3600)
     conf = tmp_path / "api.conf"
     conf.write_text(f"[database]\nconnection = {db.engine.url}\n")
-    assert manage.main(["--config-file", str(conf), "claim", "list"]) == 0
-    (listed,) = json.loads(capsys.readouterr().out)
+
+    def manage(*args: str) -> str:
+        command = [sys.executable, "-m", "api.manage", "--config-file", str(conf), *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    (listed,) = json.loads(manage("claim", "list"))
     assert (listed["instance_id"], listed["log"], listed["action"]) == ("i1", "general", "publish")
     assert listed["holder"] == claims.holder()
-    assert manage.main(["--config-file", str(conf), "claim", "clear", "i1", "general"]) == 0
-    assert capsys.readouterr().out == "1 claim(s) removed\n"
+    assert manage("claim", "clear", "i1", "general") == "1 claim(s) removed\n"
     claims.release(db, "i1", "general", claims.claim(db, "i1", "general", "publish", 60))
