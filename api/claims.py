@@ -34,53 +34,62 @@ def claim(db: Database, instance_id: str, name: str, action: str, ttl: float) ->
     """Claim the log for `action` (committed at once); Conflict when it is taken."""
     token = str(uuid.uuid4())
     with db.sessions() as session:
-        for attempt in (1, 2):
-            now = utcnow()
-            session.execute(
-                delete(LogAction).where(
-                    LogAction.instance_id == instance_id,
-                    LogAction.name == name,
-                    LogAction.expires_at < now,
-                )
+        if _insert(session, instance_id, name, action, ttl, token):
+            return token
+        running = session.get(LogAction, (instance_id, name))
+        if running is not None and holder_gone(running.holder):
+            LOG.warning(
+                "log %s of instance %s: the %s claimed by %s, which is gone, is taken over",
+                name,
+                instance_id,
+                running.action,
+                running.holder,
             )
-            session.add(
-                LogAction(
-                    instance_id=instance_id,
-                    name=name,
-                    action=action,
-                    claim=token,
-                    started_at=now,
-                    expires_at=now + dt.timedelta(seconds=ttl),
-                    holder=holder(),
-                )
-            )
-            try:
-                session.commit()
+            session.execute(delete(LogAction).where(LogAction.claim == running.claim))
+            session.commit()
+            if _insert(session, instance_id, name, action, ttl, token):
                 return token
-            except IntegrityError:
-                session.rollback()
             running = session.get(LogAction, (instance_id, name))
-            if attempt == 1 and running is not None and holder_gone(running.holder):
-                LOG.warning(
-                    "log %s of instance %s: the %s claimed by %s, which is gone, is taken over",
-                    name,
-                    instance_id,
-                    running.action,
-                    running.holder,
-                )
-                session.execute(delete(LogAction).where(LogAction.claim == running.claim))
-                session.commit()
-                continue
-            what = (
-                f"a {running.action} started at {running.started_at:%H:%M:%S} UTC"
-                if running
-                else "an action"
-            )
-            raise Conflict(
-                f"log {name!r} of instance {instance_id} is busy: {what} is still "
-                "running; try again when it completes"
-            )
-    raise AssertionError("unreachable")  # pragma: no cover
+        what = (
+            f"a {running.action} started at {running.started_at:%H:%M:%S} UTC"
+            if running
+            else "an action"
+        )
+        raise Conflict(
+            f"log {name!r} of instance {instance_id} is busy: {what} is still "
+            "running; try again when it completes"
+        )
+
+
+def _insert(
+    session: Session, instance_id: str, name: str, action: str, ttl: float, token: str
+) -> bool:
+    """Insert the claim (after removing an expired one); False when the log is taken."""
+    now = utcnow()
+    session.execute(
+        delete(LogAction).where(
+            LogAction.instance_id == instance_id,
+            LogAction.name == name,
+            LogAction.expires_at < now,
+        )
+    )
+    session.add(
+        LogAction(
+            instance_id=instance_id,
+            name=name,
+            action=action,
+            claim=token,
+            started_at=now,
+            expires_at=now + dt.timedelta(seconds=ttl),
+            holder=holder(),
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def release(db: Database, instance_id: str, name: str, token: str) -> None:
