@@ -2,15 +2,23 @@
 
 Claiming inserts the (instance, log) row; the primary key makes a second
 insert fail in whichever worker tries it, so the second action is refused
-with 409 instead of run twice. A worker that dies leaves its claim behind;
-it expires after the longest time an action may take, and is taken over.
+with 409 instead of run twice. The row names its holder (host, pid, and the
+process's start, so that a reused pid is not mistaken for it). A worker that
+dies leaves its claim behind: an API process on the same host sees that the
+holder is gone the next time the claim is tried or the instance is shown, and
+takes it over at once; from another host it expires after the longest time
+an action may take. ``logsvc-manage claim clear`` removes one by hand.
 An instance is LOGGING while one of its logs holds a live publish claim.
 """
 
 import datetime as dt
+import functools
+import logging
+import os
+import socket
 import uuid
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,46 +26,70 @@ from api.db import Database
 from api.models import LogAction, utcnow
 from logsvc.exceptions import Conflict
 
+LOG = logging.getLogger(__name__)
 PUBLISH = "publish"
 
 
 def claim(db: Database, instance_id: str, name: str, action: str, ttl: float) -> str:
     """Claim the log for `action` (committed at once); Conflict when it is taken."""
     token = str(uuid.uuid4())
-    now = utcnow()
     with db.sessions() as session:
-        session.execute(
-            delete(LogAction).where(
-                LogAction.instance_id == instance_id,
-                LogAction.name == name,
-                LogAction.expires_at < now,
+        if _insert(session, instance_id, name, action, ttl, token):
+            return token
+        running = session.get(LogAction, (instance_id, name))
+        if running is not None and holder_gone(running.holder):
+            LOG.warning(
+                "log %s of instance %s: the %s claimed by %s, which is gone, is taken over",
+                name,
+                instance_id,
+                running.action,
+                running.holder,
             )
-        )
-        session.add(
-            LogAction(
-                instance_id=instance_id,
-                name=name,
-                action=action,
-                claim=token,
-                started_at=now,
-                expires_at=now + dt.timedelta(seconds=ttl),
-            )
-        )
-        try:
+            session.execute(delete(LogAction).where(LogAction.claim == running.claim))
             session.commit()
-        except IntegrityError:
-            session.rollback()
+            if _insert(session, instance_id, name, action, ttl, token):
+                return token
             running = session.get(LogAction, (instance_id, name))
-            what = (
-                f"a {running.action} started at {running.started_at:%H:%M:%S} UTC"
-                if running
-                else "an action"
-            )
-            raise Conflict(
-                f"log {name!r} of instance {instance_id} is busy: {what} is still "
-                "running; try again when it completes"
-            ) from None
-    return token
+        what = (
+            f"a {running.action} started at {running.started_at:%H:%M:%S} UTC"
+            if running
+            else "an action"
+        )
+        raise Conflict(
+            f"log {name!r} of instance {instance_id} is busy: {what} is still "
+            "running; try again when it completes"
+        )
+
+
+def _insert(
+    session: Session, instance_id: str, name: str, action: str, ttl: float, token: str
+) -> bool:
+    """Insert the claim (after removing an expired one); False when the log is taken."""
+    now = utcnow()
+    session.execute(
+        delete(LogAction).where(
+            LogAction.instance_id == instance_id,
+            LogAction.name == name,
+            LogAction.expires_at < now,
+        )
+    )
+    session.add(
+        LogAction(
+            instance_id=instance_id,
+            name=name,
+            action=action,
+            claim=token,
+            started_at=now,
+            expires_at=now + dt.timedelta(seconds=ttl),
+            holder=holder(),
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
 
 
 def release(db: Database, instance_id: str, name: str, token: str) -> None:
@@ -73,29 +105,92 @@ def release(db: Database, instance_id: str, name: str, token: str) -> None:
         session.commit()
 
 
-def publishing_clause(instance_id_column, now: dt.datetime):
-    """SQL: the instance has a live publish claim."""
-    return exists().where(
-        and_(
-            LogAction.instance_id == instance_id_column,
-            LogAction.action == PUBLISH,
-            LogAction.expires_at >= now,
-        )
-    )
-
-
 def publishing(session: Session, instance_id: str) -> bool:
     """Whether a publish runs on one of the instance's logs now."""
-    return bool(session.scalar(select(publishing_clause(instance_id, utcnow()))))
+    return instance_id in publishing_among(session, [instance_id])
 
 
 def publishing_among(session: Session, instance_ids: list[str]) -> set[str]:
     """Which of the instances have a publish running now: one query for a listing."""
     if not instance_ids:
         return set()
-    query = select(LogAction.instance_id).where(
+    query = select(LogAction.instance_id, LogAction.holder).where(
         LogAction.instance_id.in_(instance_ids),
         LogAction.action == PUBLISH,
         LogAction.expires_at >= utcnow(),
     )
-    return set(session.scalars(query.distinct()))
+    return {iid for iid, who in session.execute(query) if not holder_gone(who)}
+
+
+def listing(session: Session) -> list[LogAction]:
+    """Every claim, the oldest first (``logsvc-manage claim list``)."""
+    return list(session.scalars(select(LogAction).order_by(LogAction.started_at)))
+
+
+def clear(db: Database, instance_id: str, name: str | None = None) -> int:
+    """Remove the claims of the instance (of one log with `name`); how many there were.
+
+    For an operator who knows the holder is gone (``logsvc-manage claim clear``):
+    an action still running then may run alongside the next one.
+    """
+    query = delete(LogAction).where(LogAction.instance_id == instance_id)
+    if name is not None:
+        query = query.where(LogAction.name == name)
+    with db.sessions() as session:
+        removed = session.execute(query).rowcount
+        session.commit()
+    return removed
+
+
+# --- holders ---------------------------------------------------------------------------
+
+
+def holder() -> str:
+    """This process, as a claim names it: ``<host> <pid> <start>``."""
+    return _holder(os.getpid())
+
+
+@functools.cache
+def _holder(pid: int) -> str:  # one per pid: a forked worker computes its own
+    return f"{socket.gethostname()} {pid} {_started(pid) or '-'}"
+
+
+def holder_gone(who: str | None) -> bool:
+    """Whether `who` (a claim's holder) is known to have exited.
+
+    Only a process on the holder's host can tell; elsewhere, and for claims
+    made before holders were recorded, the answer is False (the claim's time
+    to live decides).
+    """
+    try:
+        host, pid_text, started = (who or "").split(" ")
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname() or pid <= 0:
+        return False
+    now = _started(pid)
+    if started != "-" and os.path.exists("/proc/self/stat"):
+        return now != started  # None (no such process, or a zombie) or a new process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _started(pid: int) -> str | None:
+    """The boot and start time (clock ticks) of a running process; None when none runs."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()  # the name may hold spaces and ')'
+    if len(fields) < 20 or fields[0] in ("Z", "X"):  # exited, not yet reaped
+        return None
+    return f"{boot}:{fields[19]}"

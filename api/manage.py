@@ -17,7 +17,7 @@ from oslo_log import log as oslo_logging
 from sqlalchemy import delete, select
 
 import logsvc
-from api import auth, db, migrate
+from api import auth, claims, db, migrate
 from api.conf import database as database_conf
 from api.models import Token
 from logsvc import configcheck
@@ -47,6 +47,15 @@ def _add_commands(subparsers) -> None:
     revoke = token_sub.add_parser("revoke", help="delete a token")
     revoke.add_argument("id", type=int, help="the token's id, as 'token list' shows it")
 
+    claim = subparsers.add_parser("claim", help="the locks that keep two actions off one log")
+    claim_sub = claim.add_subparsers(dest="action", required=True)
+    claim_sub.add_parser("list", help="list the claims and the process that holds each")
+    clear = claim_sub.add_parser(
+        "clear", help="remove an instance's claims (its holder must be gone)"
+    )
+    clear.add_argument("instance_id")
+    clear.add_argument("log", nargs="?", help="only this log's claim")
+
 
 command_opt = cfg.SubCommandOpt("command", title="Commands", handler=_add_commands)
 
@@ -58,6 +67,8 @@ def run(conf: cfg.ConfigOpts) -> int:
         command = conf.command
         if command.name == "db":
             return _db(database, command)
+        if command.name == "claim":
+            return _claim(database, command)
         return _token(database, command)
     finally:
         database.dispose()
@@ -114,6 +125,28 @@ def _token(database: db.Database, command) -> int:
                 print(f"{PROG}: no token {command.id}", file=sys.stderr)
                 return 1
             print(f"token {command.id} revoked")
+    return 0
+
+
+def _claim(database: db.Database, command) -> int:
+    if command.action == "list":
+        with database.sessions() as session:
+            rows = claims.listing(session)
+            listing = [
+                {
+                    "instance_id": r.instance_id,
+                    "log": r.name,
+                    "action": r.action,
+                    "holder": r.holder,
+                    "started_at": r.started_at.isoformat(timespec="seconds") + "Z",
+                    "expires_at": r.expires_at.isoformat(timespec="seconds") + "Z",
+                }
+                for r in rows
+            ]
+        print(json.dumps(listing, indent=2))
+        return 0
+    removed = claims.clear(database, command.instance_id, command.log)
+    print(f"{removed} claim(s) removed")
     return 0
 
 

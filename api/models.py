@@ -90,8 +90,11 @@ class LogAction(Base):
     action: Mapped[str] = mapped_column(String(32))
     claim: Mapped[str] = mapped_column(String(36))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime)
-    # A claim left by a worker that died is taken over after this time.
+    # A claim left by a worker that died is taken over after this time, or as
+    # soon as a process on the holder's host sees that the holder is gone.
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    # "<host> <pid> <start>": the process that holds it (api.claims.holder).
+    holder: Mapped[str | None] = mapped_column(String(255))
 
 
 class Token(Base):

@@ -30,6 +30,16 @@ def valid_log_name(value: str) -> bool:
     return bool(_LOG_NAME_RE.fullmatch(value))
 
 
+def valid_container_name(value: str) -> bool:
+    """A name Swift and a directory store both take as one container: no '/', no control."""
+    return (
+        0 < len(value.encode()) <= 256
+        and "/" not in value
+        and value not in (".", "..")
+        and value.isprintable()
+    )
+
+
 def container_name(pattern: str, instance_id: str, datastore: str, log: str) -> str:
     """Expand ``guest_log_container_name``: %(instance_id)s, %(datastore)s, %(log)s."""
     try:
@@ -39,10 +49,10 @@ def container_name(pattern: str, instance_id: str, datastore: str, log: str) -> 
             f"guest_log_container_name {pattern!r} is not a valid pattern; it may "
             f"use {', '.join('%(' + k + ')s' for k in _CONTAINER_KEYS)}: {exc}"
         ) from None
-    if not name or "/" in name or len(name.encode()) > 256:
+    if not valid_container_name(name):
         raise ConfigError(
             f"guest_log_container_name {pattern!r} gives {name!r}, which is not a "
-            "container name (1 to 256 bytes, no '/')"
+            "container name (1 to 256 bytes, printable, no '/', not '.' or '..')"
         )
     return name
 

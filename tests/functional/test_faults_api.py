@@ -5,7 +5,11 @@ After each: the objects equal the file's bytes (nothing lost, nothing twice),
 the instance is ACTIVE again, and nobody had to clean anything up.
 """
 
+import contextlib
 import json
+import os
+import signal
+import sqlite3
 import threading
 import time
 
@@ -141,3 +145,43 @@ def test_eight_clients_publish_one_growing_log_at_once(stack):
     data = path.read_bytes()
     assert (final["published"], final["pending"]) == (len(data), 0)
     assert stack.published("big") == data
+
+
+def claim_holders(stack: Stack) -> list[str]:
+    """The holders of the API's claims, as its database has them."""
+    path = stack.api.database_url.removeprefix("sqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return [row[0] for row in conn.execute("SELECT holder FROM log_actions")]
+
+
+def test_a_worker_killed_in_a_publish_leaves_no_lock_behind(tmp_path, devswift):
+    stack = Stack(tmp_path, devswift).start()
+    try:
+        data = realistic_lines(30000)  # ~3 MB in 16 KiB objects
+        stack.paths["big"].write_bytes(data)
+        answers = {}
+
+        def publish() -> None:
+            try:
+                answers["resp"] = stack.post(stack.alice, {"name": "big", "publish": True})
+            except requests.ConnectionError as exc:  # its worker is killed
+                answers["error"] = exc
+
+        publishing = threading.Thread(target=publish)
+        publishing.start()
+        wait_for(lambda: objects(stack, "big") >= 5, "a publish under way", timeout=60)
+        (holder,) = claim_holders(stack)
+        os.kill(int(holder.split()[1]), signal.SIGKILL)  # the worker that serves it
+        publishing.join(60)
+        assert "error" in answers, answers
+
+        # The claim's holder is gone: the instance is no longer LOGGING, and the
+        # next action is not refused with 409 (it waited out a TTL of minutes).
+        assert task_state(stack) == "ACTIVE"
+        resp = stack.post(stack.alice, {"name": "big", "publish": True})
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["log"]["published"] == len(data)
+        assert stack.published("big") == data
+        assert claim_holders(stack) == []
+    finally:
+        stack.stop()

@@ -8,6 +8,8 @@ from logsvc.signing import (
     StaleRequest,
     Unsigned,
     Verifier,
+    _mac,
+    _message,
     sign,
 )
 
@@ -97,3 +99,74 @@ def test_a_journal_that_cannot_be_written_does_not_refuse_requests(tmp_path):
     check(verifier, headers=headers)
     with pytest.raises(ReplayedRequest):  # remembered in memory all the same
         check(verifier, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("header", "value"),
+    [
+        ("X-Logsvc-Signature", "é" * 64),  # hmac.compare_digest raised TypeError on these
+        ("X-Logsvc-Signature", "A" * 64),
+        ("X-Logsvc-Signature", "0" * 63),
+        ("X-Logsvc-Nonce", "é" * 32),
+        ("X-Logsvc-Nonce", "two words in a journal line"),
+        ("X-Logsvc-Nonce", "short"),
+        ("X-Logsvc-Timestamp", "١٢٣٤٥٦٧٨٩٠"),  # digits that float() reads, but not ASCII
+        ("X-Logsvc-Timestamp", " 1000.0"),
+        ("X-Logsvc-Timestamp", "-1000.0"),
+    ],
+)
+def test_malformed_headers_are_a_bad_signature_not_an_error(header, value):
+    headers = {**signed(), header: value}
+    with pytest.raises(BadSignature):
+        check(Verifier(["s3cret"]), headers=headers)
+
+
+def test_a_path_no_signer_could_encode_is_a_bad_signature():
+    with pytest.raises(BadSignature):
+        check(Verifier(["s3cret"]), path="/v1/logs/\udcff", headers=signed())
+
+
+def _signed_at(timestamp, secret="s3cret", method="POST", path="/v1/logs/general", body=BODY):
+    """Headers signed (with the secret) for a timestamp that `sign` would never write."""
+    nonce = "n" * 32
+    mac = _mac(secret, _message(method, path, timestamp, nonce, "i-1", body))
+    return {"X-Logsvc-Timestamp": timestamp, "X-Logsvc-Nonce": nonce, "X-Logsvc-Signature": mac}
+
+
+@pytest.mark.parametrize(
+    "timestamp", ["nan", "NaN", "inf", "-inf", "infinity", "1e3", "1000e0", "1" * 400, "1_000.0"]
+)
+def test_a_timestamp_that_is_not_plain_seconds_is_refused(timestamp):
+    # Correctly signed: only a holder of the secret could send it, but a NaN
+    # failed every comparison and so passed the freshness check forever.
+    with pytest.raises(BadSignature):
+        check(Verifier(["s3cret"]), headers=_signed_at(timestamp), now=1000.0)
+
+
+def test_every_accepted_request_is_refused_for_as_long_as_it_could_pass(tmp_path, monkeypatch):
+    journal = str(tmp_path / "nonces")
+    headers = _signed_at("1000.000000")
+    verifier = Verifier(["s3cret"], max_skew=60, journal=journal)
+    check(verifier, headers=headers, now=1000.0)
+    for later in (1000.0, 1059.0, 1060.0):  # the last moment its timestamp passes
+        with pytest.raises(ReplayedRequest):
+            check(verifier, headers=headers, now=later)
+        monkeypatch.setattr("time.time", lambda later=later: later)
+        with pytest.raises(ReplayedRequest):  # a restart reloads the nonce from the journal
+            check(Verifier(["s3cret"], max_skew=60, journal=journal), headers=headers, now=later)
+    with pytest.raises(StaleRequest):  # and then the window has closed for it
+        check(verifier, headers=headers, now=1060.5)
+
+
+def test_a_journal_line_that_is_not_a_timestamp_and_a_nonce_is_ignored(tmp_path, monkeypatch):
+    journal = tmp_path / "nonces"
+    journal.write_text("nan " + "a" * 32 + "\n1100.000000 " + "b" * 32 + "\n")
+    monkeypatch.setattr("time.time", lambda: 1100.0)
+    Verifier(["s3cret"], max_skew=60, journal=str(journal))
+    assert journal.read_text() == "1100.000000 " + "b" * 32 + "\n"
+
+
+@pytest.mark.parametrize("skew", [float("nan"), float("inf"), 0.0, -1.0])
+def test_the_window_itself_must_be_finite(skew):
+    with pytest.raises(ValueError):
+        Verifier(["s3cret"], max_skew=skew)

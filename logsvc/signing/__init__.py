@@ -11,20 +11,24 @@ a journal of nonces), each with its own error and no detail that would help
 an attacker.
 
 The user's credentials never travel to the guest: only this signature does.
+The nonce journal is `logsvc.signing.journal`; ``python -m logsvc.signing``
+(`logsvc.signing.__main__`) sends one signed request by hand.
 """
 
-import contextlib
 import hashlib
 import hmac
 import logging
-import os
+import math
+import re
 import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from logsvc.exceptions import LogsvcError
+from logsvc.signing.journal import NonceJournal
 
 LOG = logging.getLogger(__name__)
 
@@ -32,8 +36,13 @@ HEADER_TIMESTAMP = "X-Logsvc-Timestamp"
 HEADER_NONCE = "X-Logsvc-Nonce"
 HEADER_SIGNATURE = "X-Logsvc-Signature"
 DEFAULT_MAX_SKEW = 60.0
-#: Appends to a nonce journal between two rewrites that drop the expired ones.
-_JOURNAL_COMPACT_EVERY = 10_000
+
+# What `sign` sends, and no more: plain ASCII digits for the timestamp (so no
+# "nan", "inf" or "1e400", which would make the accepted window endless), a
+# nonce that is one word of a journal line, and a lower-case hex digest.
+_TIMESTAMP_RE = re.compile(r"[0-9]{1,11}(\.[0-9]{1,9})?")
+_NONCE_RE = re.compile(r"[0-9A-Za-z_-]{16,128}")
+_SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
 
 
 class SignatureError(LogsvcError):
@@ -101,6 +110,47 @@ def sign(
     }
 
 
+def parse_timestamp(text: str) -> float | None:
+    """The seconds of a timestamp as `sign` writes it; None for anything else."""
+    if not _TIMESTAMP_RE.fullmatch(text):
+        return None
+    return float(text)
+
+
+class SignedHeaders(NamedTuple):
+    """The signing headers of a request, well-formed (not yet checked against a secret)."""
+
+    timestamp: str
+    sent: float
+    nonce: str
+    signature: str
+
+
+def check_headers(
+    headers: Mapping[str, str], max_skew: float, now: float | None = None
+) -> SignedHeaders:
+    """What can be checked before the body is read: the headers' form and the timestamp.
+
+    Unsigned without the three headers, BadSignature when one of them is not
+    what `sign` writes, StaleRequest outside `max_skew` seconds of `now`.
+    """
+    get = _getter(headers)
+    timestamp, nonce, signature = (
+        get(HEADER_TIMESTAMP),
+        get(HEADER_NONCE),
+        get(HEADER_SIGNATURE),
+    )
+    if not (timestamp and nonce and signature):
+        raise Unsigned()
+    sent = parse_timestamp(timestamp)
+    if sent is None or not _NONCE_RE.fullmatch(nonce) or not _SIGNATURE_RE.fullmatch(signature):
+        raise BadSignature()
+    now = time.time() if now is None else now
+    if not now - max_skew <= sent <= now + max_skew:
+        raise StaleRequest()
+    return SignedHeaders(timestamp, sent, nonce, signature)
+
+
 class Verifier:
     """Checks signed requests against one or more secrets (rotation: old and new).
 
@@ -119,12 +169,13 @@ class Verifier:
         self.secrets = [s for s in secrets_ if s]
         if not self.secrets:
             raise ValueError("a Verifier needs at least one secret")
+        if not (math.isfinite(max_skew) and max_skew > 0):
+            raise ValueError(f"the accepted clock skew must be a positive number, not {max_skew}")
         self.max_skew = max_skew
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
-        self._journal = journal
-        self._appended = 0
-        if journal:
+        self._journal = NonceJournal(journal) if journal else None
+        if self._journal:
             self._load_journal(time.time())
 
     def verify(
@@ -136,36 +187,31 @@ class Verifier:
         now: float | None = None,
         *,
         instance: str,
-    ) -> None:
-        """Return if the request about `instance` is genuine and new; else a SignatureError."""
-        get = _getter(headers)
-        timestamp, nonce, signature = (
-            get(HEADER_TIMESTAMP),
-            get(HEADER_NONCE),
-            get(HEADER_SIGNATURE),
-        )
-        if not (timestamp and nonce and signature):
-            raise Unsigned()
-        message = _message(method, path, timestamp, nonce, instance, body)
-        if not any(hmac.compare_digest(_mac(s, message), signature) for s in self.secrets):
-            raise BadSignature()
+    ) -> float:
+        """The signed timestamp, if the request about `instance` is genuine and new.
+
+        Else a SignatureError (`check_headers` says which come first).
+        """
         now = time.time() if now is None else now
+        signed = check_headers(headers, self.max_skew, now)
         try:
-            sent = float(timestamp)
-        except ValueError:
+            message = _message(method, path, signed.timestamp, signed.nonce, instance, body)
+        except UnicodeError:  # a path that no signer could have encoded
             raise BadSignature() from None
-        if abs(now - sent) > self.max_skew:
-            raise StaleRequest()
+        given = signed.signature.encode("ascii")
+        if not any(hmac.compare_digest(_mac(s, message).encode(), given) for s in self.secrets):
+            raise BadSignature()
         with self._lock:
             self._forget_before(now - 2 * self.max_skew)
-            if nonce in self._seen:
+            if signed.nonce in self._seen:
                 raise ReplayedRequest()
-            self._seen[nonce] = sent
+            self._seen[signed.nonce] = signed.sent
             if self._journal:
                 try:
-                    self._record(nonce, sent)
+                    self._journal.append(signed.nonce, signed.sent, self._seen.items())
                 except OSError as exc:  # replays are still refused until a restart
-                    LOG.warning("cannot write the nonce journal %s: %s", self._journal, exc)
+                    LOG.warning("cannot write the nonce journal %s: %s", self._journal.path, exc)
+        return signed.sent
 
     def _forget_before(self, horizon: float) -> None:
         while self._seen:
@@ -174,92 +220,17 @@ class Verifier:
                 return
             self._seen.popitem(last=False)
 
-    # --- the journal ----------------------------------------------------------------
-
     def _load_journal(self, now: float) -> None:
+        for timestamp, nonce in self._journal.read():
+            sent = parse_timestamp(timestamp)
+            if sent is not None and _NONCE_RE.fullmatch(nonce) and sent >= now - 2 * self.max_skew:
+                self._seen[nonce] = sent
         try:
-            with open(self._journal, encoding="ascii", errors="replace") as f:
-                entries = [line.split() for line in f]
-        except FileNotFoundError:
-            entries = []
-        for entry in entries:
-            with contextlib.suppress(ValueError, IndexError):  # a line cut short
-                sent, nonce = float(entry[0]), entry[1]
-                if sent >= now - 2 * self.max_skew:
-                    self._seen[nonce] = sent
-        try:
-            self._rewrite_journal()
+            self._journal.rewrite(self._seen.items())
         except OSError as exc:
-            LOG.warning("cannot write the nonce journal %s: %s", self._journal, exc)
-
-    def _record(self, nonce: str, sent: float) -> None:
-        # Appended without fsync: a crash of the agent keeps it (the kernel has
-        # it); losing the machine's power takes longer than the window anyway.
-        if self._appended >= _JOURNAL_COMPACT_EVERY:
-            self._rewrite_journal()
-        with open(self._journal, "a", encoding="ascii") as f:
-            f.write(f"{sent:.6f} {nonce}\n")
-        self._appended += 1
-
-    def _rewrite_journal(self) -> None:
-        """The journal, holding only the nonces still remembered."""
-        tmp = f"{self._journal}.tmp"
-        with open(tmp, "w", encoding="ascii") as f:
-            f.writelines(f"{sent:.6f} {nonce}\n" for nonce, sent in self._seen.items())
-        os.replace(tmp, self._journal)
-        self._appended = 0
+            LOG.warning("cannot write the nonce journal %s: %s", self._journal.path, exc)
 
 
 def _getter(headers: Mapping[str, str]):
     lowered = {k.lower(): v for k, v in headers.items()}
     return lambda name: lowered.get(name.lower(), "")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m logsvc.signing``: send one signed request to an agent, print the answer.
-
-    The secret comes from a file or $LOGSVC_SHARED_SECRET, never from the
-    command line (where other users of the machine could read it).
-    """
-    import argparse
-    import json
-    import os
-    import sys
-    from urllib.parse import urlsplit
-
-    import requests
-
-    parser = argparse.ArgumentParser(prog="python -m logsvc.signing", description=main.__doc__)
-    parser.add_argument("method", choices=["GET", "POST", "PUT", "DELETE"])
-    parser.add_argument("url", help="for example http://127.0.0.1:8780/v1/logs?admin=true")
-    parser.add_argument("body", nargs="?", help="a JSON body")
-    parser.add_argument("--instance", required=True, help="the id of the instance the agent serves")
-    parser.add_argument("--secret-file", help="file holding the shared secret")
-    args = parser.parse_args(argv)
-    if args.secret_file:
-        with open(args.secret_file, encoding="utf-8") as f:
-            secret = f.read().strip()
-    else:
-        secret = os.environ.get("LOGSVC_SHARED_SECRET", "")
-    if not secret:
-        parser.error("give --secret-file or set LOGSVC_SHARED_SECRET")
-    body = json.dumps(json.loads(args.body)).encode() if args.body else b""
-    url = urlsplit(args.url)
-    path = url.path + (f"?{url.query}" if url.query else "")
-    headers = sign(secret, args.method, path, body, instance=args.instance)
-    if body:
-        headers["Content-Type"] = "application/json"
-    try:
-        resp = requests.request(args.method, args.url, data=body, headers=headers, timeout=600)
-    except requests.RequestException as exc:
-        print(f"cannot reach {url.scheme}://{url.netloc}: {type(exc).__name__}", file=sys.stderr)
-        return 1
-    try:
-        print(json.dumps(resp.json(), indent=2))
-    except ValueError:
-        print(f"{resp.status_code} {resp.reason}: {resp.text[:200]}")
-    return 0 if resp.ok else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
