@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from logsvc.devswift import DevSwift
+from dev.devswift import DevSwift
 from logsvc.storage.file import FileStore
 from logsvc.storage.swift import SwiftAuth, SwiftRetry, SwiftStore
 from tests.databases import KINDS, temporary_database

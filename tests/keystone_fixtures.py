@@ -1,4 +1,4 @@
-"""Fixtures of a real Keystone (tests/devkeystone.py) and a Swift that trusts it.
+"""Fixtures of a real Keystone (dev/devkeystone.py) and a Swift that trusts it.
 
 A pytest plugin (named in tests/conftest.py's ``pytest_plugins``). Where
 Keystone cannot be installed or started, the tests that ask for it skip,
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from logsvc.devswift import DevSwift
-from tests.devkeystone import DevKeystone, KeystoneUnavailable, KeystoneUser
+from dev.devkeystone import DevKeystone, KeystoneUnavailable, KeystoneUser
+from dev.devswift import DevSwift
 
 
 def _workdir(prefix: str) -> str:
