@@ -20,6 +20,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from tests.ci_skips import server_absent
 from tests.helpers import wait_for
 from tests.processes import AgentProcess, ApiProcess, free_port, swift_settings
 
@@ -160,7 +161,7 @@ def postgres_url():
             connection.execute(text(f"CREATE DATABASE {name}"))
     except Exception as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer ({type(exc).__name__})")
+        server_absent("PostgreSQL", f"127.0.0.1:5432 does not answer ({type(exc).__name__})")
     try:
         yield f"postgresql+psycopg://postgres:{SECRETS['postgres']}@127.0.0.1:5432/{name}"
     finally:
