@@ -1,4 +1,5 @@
-"""The publish invariants of DESIGN.md §3, each against the real Swift and the file store."""
+"""The publish invariants (docs/architecture.md#the-publish-invariants-and-how-each-is-kept),
+each against the real Swift and the file store."""
 
 import os
 import shutil

@@ -1,4 +1,4 @@
-"""The actions' semantics (DESIGN.md §2), on the file datastore and the file store."""
+"""The actions' semantics (docs/api.md#routes), on the file datastore and the file store."""
 
 import pytest
 
