@@ -4,6 +4,8 @@
   trigger of ``[oslo_reports]``) with the sections "Database Pool" and
   "Dispatches In Flight"; OSProfiler's middleware in front of the
   application, and its SQL tracing when ``[profiler] trace_sqlalchemy``.
+- The gunicorn master: a report (SIGUSR1, which gunicorn then passes on to
+  the workers) with the section "Gunicorn Workers".
 - A process beside gunicorn (api/statusd.py): the status report
   (``[status]``, port 1816 by default) on the master and its workers, with
   the collectors ``api-instances`` (the agents' reachability: from their
@@ -99,6 +101,26 @@ def instrument_worker(app, conf: cfg.ConfigOpts) -> None:
             "Dispatches In Flight": lambda: inflight_section(state.inflight),
         },
     )
+
+
+def instrument_master(conf: cfg.ConfigOpts, arbiter) -> None:
+    """Arm the gunicorn master's report (SIGUSR1), once it listens and before it forks.
+
+    Its SIGUSR1 then writes the master's report and goes on to what gunicorn
+    does with it, which passes it to every worker: one signal, a report of
+    each process that serves. No file trigger here (see `gmr.setup`).
+    """
+    gmr.setup(
+        conf,
+        f"logsvc-api-master-{os.getpid()}",
+        {"Gunicorn Workers": lambda: workers_section(arbiter)},
+        watch_file=False,
+    )
+
+
+def workers_section(arbiter) -> str:
+    pids = sorted(arbiter.WORKERS)
+    return "\n".join(f"worker {pid}" for pid in pids) if pids else "none"
 
 
 def pool_section(engine) -> str:

@@ -12,6 +12,7 @@ with the master.
 
 import argparse
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from oslo_log import log as oslo_logging
 
 import logsvc
 from api import operations, opts
+from logsvc import gmr
 
 PROG = "logsvc-api-status"
 
@@ -54,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     conf(rest, project="logsvc", prog=PROG, version=logsvc.__version__)
     oslo_logging.setup(conf, PROG, version=logsvc.__version__)
     service = operations.status_service(conf, args.master_pid)
+    gmr.setup(conf, f"{PROG}-{os.getpid()}")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
