@@ -5,6 +5,9 @@ file trigger of ``[oslo_reports]``) with the sections "Database Pool" and
 "Dispatches In Flight", OSProfiler's middleware in front of the application,
 and its SQL tracing when ``[profiler] trace_sqlalchemy``. The status report
 is another process's (api/statusd.py, api/status_collectors.py).
+
+The gunicorn master has a report too (SIGUSR1, which gunicorn then passes on
+to the workers) with the section "Gunicorn Workers".
 """
 
 import os
@@ -32,6 +35,26 @@ def instrument_worker(app: Flask, conf: cfg.ConfigOpts) -> None:
             "Dispatches In Flight": lambda: inflight_section(state.inflight),
         },
     )
+
+
+def instrument_master(conf: cfg.ConfigOpts, arbiter) -> None:
+    """Arm the gunicorn master's report (SIGUSR1), once it listens and before it forks.
+
+    Its SIGUSR1 then writes the master's report and goes on to what gunicorn
+    does with it, which passes it to every worker: one signal, a report of
+    each process that serves. No file trigger here (see `gmr.setup`).
+    """
+    gmr.setup(
+        conf,
+        f"logsvc-api-master-{os.getpid()}",
+        {"Gunicorn Workers": lambda: workers_section(arbiter)},
+        watch_file=False,
+    )
+
+
+def workers_section(arbiter) -> str:
+    pids = sorted(arbiter.WORKERS)
+    return "\n".join(f"worker {pid}" for pid in pids) if pids else "none"
 
 
 def pool_section(engine) -> str:

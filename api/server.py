@@ -1,11 +1,12 @@
 """Serving the API with gunicorn (gthread workers), embedded: ``ApiServer(conf).run()``.
 
 Start-up, in order: the master parses the configuration, checks the schema
-and binds (``when_ready``); each worker, after the fork, runs ``post_fork``
-(per-worker initialisation: the place for Guru Meditation Reports,
-OSProfiler and the like, which must not cross a fork) and then loads its own
-application, database engine and HTTP sessions (``load``), so that no
-connection is shared between processes.
+and binds; ready (``when_ready``), it arms its Guru Meditation Report and
+starts the status report's process. Each worker, after the fork, logs its
+start (``post_fork``) and then loads its own application, database engine
+and HTTP sessions, and arms its report and OSProfiler
+(``load``: api.instrument.instrument_worker), so that nothing of the kind
+crosses a fork and no connection is shared between processes.
 """
 
 import http
@@ -24,7 +25,7 @@ from oslo_config import cfg
 
 from api import statusd
 from api.app import create_app
-from api.instrument import instrument_worker
+from api.instrument import instrument_master, instrument_worker
 from logsvc import logescape
 from logsvc.exceptions import BadRequest, LogsvcError
 from logsvc.httperrors import error_body
@@ -170,7 +171,7 @@ class ApiServer(BaseApplication):
             "proc_name": "logsvc-api",
             "accesslog": None,
             "errorlog": "-",
-            "when_ready": lambda arbiter: self._start_status(arbiter.pid),
+            "when_ready": self._when_ready,
             "post_fork": lambda _server, worker: post_fork(self.conf, worker.pid),
             "on_exit": lambda _server: self._stop_status(),
         }
@@ -181,9 +182,11 @@ class ApiServer(BaseApplication):
             if key in self.cfg.settings:  # older gunicorn lacks some
                 self.cfg.set(key, value)
 
-    def _start_status(self, master_pid: int) -> None:
-        """The status report: a process of its own (api/statusd.py), one port for all."""
-        self.status = statusd.spawn(self.conf, master_pid)
+    def _when_ready(self, arbiter) -> None:
+        """In the master, listening, before the first fork: its report, and the status
+        report's process (api/statusd.py; one port for all)."""
+        instrument_master(self.conf, arbiter)
+        self.status = statusd.spawn(self.conf, arbiter.pid)
 
     def _stop_status(self) -> None:
         if self.status is not None and self.status.poll() is None:

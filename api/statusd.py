@@ -12,6 +12,7 @@ with the master.
 
 import argparse
 import ctypes
+import os
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from oslo_log import log as oslo_logging
 import logsvc
 from api import conf as api_conf
 from api.status_collectors import status_service
+from logsvc import gmr
 
 PROG = "logsvc-api-status"
 
@@ -55,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     conf(rest, project="logsvc", prog=PROG, version=logsvc.__version__)
     oslo_logging.setup(conf, PROG, version=logsvc.__version__)
     service = status_service(conf, args.master_pid)
+    gmr.setup(conf, f"{PROG}-{os.getpid()}")
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

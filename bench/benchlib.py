@@ -54,7 +54,7 @@ def write_log(path: Path, size: int) -> None:
 def running_swift(work: Path):
     import requests
 
-    from logsvc.devswift import DevSwift
+    from dev.devswift import DevSwift
 
     if not (work / "devswift.json").exists():
         return None
@@ -103,7 +103,7 @@ def start_swift(work: Path):
     """The Swift running in `work` (left by --keep), or a new one there."""
     import shutil
 
-    from logsvc.devswift import DevSwift
+    from dev.devswift import DevSwift
 
     swift = running_swift(work)
     if swift is not None:

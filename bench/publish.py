@@ -1,6 +1,6 @@
 """Benchmark of the publish engine against plain python-swiftclient uploads.
 
-Starts its own Swift (``logsvc.devswift``) in a working directory on disk and
+Starts its own Swift (``dev/devswift.py``) in a working directory on disk and
 writes a log of realistic MySQL general-log lines (200 MB by default). Then,
 alternately (which goes first alternates too, and dirty pages are flushed
 before each), each in a child process of its own (so that memory figures are
@@ -32,6 +32,8 @@ import time
 import uuid
 from pathlib import Path
 
+# The checkout, for dev/ (the local Swift), which is not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchlib import MB, current_rss, peak_rss, start_swift, write_log
 
 LIMIT = 1_000_000

@@ -1,6 +1,6 @@
 """Benchmark of the client reader: tail's bytes downloaded, save's throughput and memory.
 
-Starts its own Swift (``logsvc.devswift``) in a working directory on disk,
+Starts its own Swift (``dev/devswift.py``) in a working directory on disk,
 publishes a log of realistic MySQL general-log lines (about 1 GB by default)
 with the real publish engine, then measures:
 
@@ -32,6 +32,8 @@ from pathlib import Path
 
 # Only what every process needs is imported here: a child imports what its
 # measurement uses, so that its memory is that of the measurement.
+# The checkout, for dev/ (the local Swift), which is not installed.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchlib import MB, peak_rss, running_swift, swift_store, write_log
 
 from logsvc.layout import LogLocation
@@ -54,7 +56,7 @@ def publisher(store, work: Path, limit: int):
 
 def prepare(work: Path, size: int, limit: int):
     """A running Swift holding the published log: the one left by --keep, or a new one."""
-    from logsvc.devswift import DevSwift
+    from dev.devswift import DevSwift
 
     swift = running_swift(work)
     if swift is None:

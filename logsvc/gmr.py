@@ -78,6 +78,7 @@ def setup(
     conf: cfg.ConfigOpts,
     service_name: str,
     sections: dict[str, Callable[[], object]] | None = None,
+    watch_file: bool = True,
 ) -> str:
     """Arm the report for this process; returns how it is triggered, for the log.
 
@@ -86,20 +87,28 @@ def setup(
     alone would then leave SIGUSR1 unhandled, and the signal would kill the
     process). Call it in the process that serves, after any fork: the
     signal handler is the process's, the file watcher a thread of its own.
-    The Configuration section shows the options of oslo.config's global
-    CONF (the daemons' configuration).
+    A process that forks (the gunicorn master) passes ``watch_file=False``:
+    a fork while the watcher's thread holds a lock leaves it held in the
+    child. A handler SIGUSR1 had (gunicorn's: reopen the log files, and in
+    the master pass the signal on to the workers) still runs after the
+    report. The Configuration section shows the options of oslo.config's
+    global CONF (the daemons' configuration).
     """
     report = report_class(conf)
     for title, generator in (sections or {}).items():
         report.register_section(title, guarded(title, generator))
     version = VersionInfo()
     log_dir = conf.oslo_reports.log_dir
-    signal.signal(
-        signal.SIGUSR1,
-        lambda _signum, frame: report.handle_signal(version, service_name, log_dir, frame),
-    )
+    before = signal.getsignal(signal.SIGUSR1)
+
+    def on_sigusr1(signum: int, frame: object) -> None:
+        report.handle_signal(version, service_name, log_dir, frame)
+        if callable(before):
+            before(signum, frame)
+
+    signal.signal(signal.SIGUSR1, on_sigusr1)
     trigger_file = conf.oslo_reports.file_event_handler
-    if trigger_file:
+    if trigger_file and watch_file:
         # Without signum, setup_autorun watches the file (and would arm SIGUSR2 without it).
         report.setup_autorun(version, service_name=service_name, conf=conf)
         return f"SIGUSR1 and changes to {trigger_file}"

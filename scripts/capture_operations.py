@@ -92,7 +92,7 @@ class Capture:
     # --- bringing it up ---------------------------------------------------------------
 
     def start(self) -> None:
-        from logsvc.devswift import DevSwift
+        from dev.devswift import DevSwift
 
         self.swift = DevSwift(swift_workdir()).start()
         creds = self.swift.credentials()

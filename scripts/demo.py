@@ -368,7 +368,8 @@ def main() -> int:
     try:
         swift_creds = None
         if args.swift:
-            from logsvc.devswift import DevSwift
+            sys.path.insert(0, str(ROOT))  # dev/ runs from the checkout, not installed
+            from dev.devswift import DevSwift
 
             print("starting a local Swift (a few seconds) ...", flush=True)
             procs.devswift = DevSwift(str(demo / "swift")).start()

@@ -4,7 +4,7 @@ import time
 import uuid
 from pathlib import Path
 
-from logsvc.devswift import DevSwift
+from dev.devswift import DevSwift
 from tests.conftest import swift_store
 from tests.processes import AgentProcess, ApiProcess, swift_settings
 

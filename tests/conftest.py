@@ -9,13 +9,14 @@ import uuid
 
 import pytest
 
-from logsvc.devswift import DevSwift
+from dev.devswift import DevSwift
 from logsvc.storage.file import FileStore
 from logsvc.storage.swift import SwiftAuth, SwiftRetry, SwiftStore
 from tests.databases import KINDS, temporary_database
 
-# devkeystone, keystone_swift, keystone_member: a real Keystone for any test.
-pytest_plugins = ["tests.keystone_fixtures"]
+# devkeystone, keystone_swift, keystone_member: a real Keystone for any test;
+# under CI=true, a skip is a failure.
+pytest_plugins = ["tests.ci_skips", "tests.keystone_fixtures"]
 
 
 def _swift_workdir() -> str:

@@ -6,11 +6,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from tests.ci_skips import server_absent
+
 KINDS = ("sqlite", "postgresql", "mariadb")
+NAMES = {"postgresql": "PostgreSQL", "mariadb": "MariaDB"}
 SERVERS = {
     "postgresql": ("postgresql+psycopg://postgres@127.0.0.1:5432/", "postgres"),
     "mariadb": ("mysql+pymysql://root@127.0.0.1:3306/", ""),
@@ -19,7 +21,7 @@ SERVERS = {
 
 @contextlib.contextmanager
 def temporary_database(kind: str, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database of `kind`; skips, saying why, where its server fails."""
+    """The URL of an empty database of `kind`; where its server fails, skips saying why."""
     if kind == "sqlite":
         yield f"sqlite:///{tmp_path / 'api.sqlite'}"
         return
@@ -32,7 +34,7 @@ def temporary_database(kind: str, tmp_path: Path) -> Iterator[str]:
     except OperationalError as exc:
         admin.dispose()
         first = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        pytest.skip(f"{kind} on {base.split('@')[-1]} cannot be used: {first}")
+        server_absent(NAMES[kind], f"{base.split('@')[-1]} cannot be used: {first}")
     try:
         yield base + name
     finally:

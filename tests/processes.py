@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from logsvc.devswift import DevSwift, free_port
+from dev.devswift import DevSwift, free_port
 from logsvc.signing import sign
 
 

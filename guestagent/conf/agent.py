@@ -24,6 +24,16 @@ instance_opts = [
         ],
         help="Which kind of database server runs on this instance.",
     ),
+    cfg.ListOpt(
+        "restart_required_datastores",
+        default=["postgresql"],
+        item_type=cfg.types.String(choices=["postgresql", "file"]),
+        help="Datastores whose USER log switches take effect only when the server "
+        "restarts: a switched log reports Restart Required until the agent sees the "
+        "server started after the switch, then Restart Completed. The file datastore "
+        "has no server to ask: a reboot of the instance counts. (MySQL's switches take "
+        "effect at once.)",
+    ),
     cfg.StrOpt(
         "state_dir",
         default="/var/lib/logsvc/guestagent",

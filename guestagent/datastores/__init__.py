@@ -18,4 +18,6 @@ def load(conf: cfg.ConfigOpts, states: StateStore, guest_log: str | None) -> Dat
         from guestagent.datastores.postgresql import PostgreSQLDatastore as cls
     else:
         raise ConfigError(f"[agent] datastore {kind!r} is not supported")
-    return cls.from_conf(conf, states, guest_log)
+    datastore = cls.from_conf(conf, states, guest_log)
+    datastore.restart_required = kind in conf.agent.restart_required_datastores
+    return datastore

@@ -21,7 +21,7 @@ from guestagent.datastores.base import Datastore
 from guestagent.publishmodel import LogSource
 from guestagent.state import LogState, StateStore
 from logsvc.exceptions import DatastoreError, DatastoreRefused
-from logsvc.logmodel import LogType, RestartState
+from logsvc.logmodel import LogType
 
 _LOG_FILE = "general.log"
 
@@ -128,25 +128,13 @@ class PostgreSQLDatastore(Datastore):
         )
         enabled, started = self._server_state()
         state = self.states.load(source.name) or LogState()
-        switch = {"want": on, "started": started} if enabled != on else {}
+        # Nothing to wait for when the server already does what was asked.
+        wait = self.restart_required and enabled != on
+        switch = {"want": on, "started": started} if wait else {}
         self.states.save(source.name, state.replace(enabled=on, switch=switch))
 
-    def restart_state(self, source: LogSource) -> RestartState:
-        state = self.states.load(source.name)
-        if state is None or not state.switch:
-            return RestartState.NONE
-        try:
-            _, started = self._server_state()
-        except DatastoreError:
-            return RestartState.REQUIRED
-        return (
-            RestartState.REQUIRED if started == state.switch["started"] else RestartState.COMPLETED
-        )
-
-    def acknowledge(self, source: LogSource) -> None:
-        state = self.states.load(source.name)
-        if state is not None and state.switch:
-            self.states.save(source.name, state.replace(switch={}))
+    def started(self) -> str:
+        return self._server_state()[1]
 
 
 def _reason(exc: psycopg.Error) -> str:

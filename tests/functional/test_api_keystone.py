@@ -1,6 +1,6 @@
 """auth_strategy = keystone: a real Keystone, keystonemiddleware in front of a real API process.
 
-The tokens are issued by the real Keystone of tests/devkeystone.py (its
+The tokens are issued by the real Keystone of dev/devkeystone.py (its
 bootstrap admin, and members of two projects) and validated by the real
 auth_token middleware, which asks that Keystone as the ``service`` user.
 """

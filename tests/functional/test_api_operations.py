@@ -18,6 +18,7 @@ import requests
 
 from api.auth import hash_token
 from tests.apistack import INSTANCE, TENANT, Stack
+from tests.ci_skips import server_absent
 from tests.helpers import wait_for
 from tests.processes import free_port
 
@@ -33,11 +34,11 @@ def redis_or_skip() -> str:
     try:
         import redis
     except ImportError:
-        pytest.skip("the redis package is not installed")
+        server_absent("Redis", "the redis package is not installed")
     try:
         redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping()
     except redis.RedisError as exc:
-        pytest.skip(f"no Redis answers on 127.0.0.1:6379 ({exc})")
+        server_absent("Redis", f"nothing answers on 127.0.0.1:6379 ({exc})")
     return f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/{REDIS_DB}"
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
+from tests.ci_skips import server_absent
 from tests.conftest import swift_store
 from tests.processes import AgentProcess, free_port, swift_settings
 
@@ -34,7 +35,7 @@ def mysql_server():
     try:
         conn = pymysql.connect(**MYSQL)
     except pymysql.MySQLError as exc:
-        pytest.skip(f"no MySQL or MariaDB answers on 127.0.0.1:3306 as root ({exc.args[-1]})")
+        server_absent("MariaDB", f"nothing answers on 127.0.0.1:3306 as root ({exc.args[-1]})")
     with conn.cursor() as cur:
         cur.execute(
             "SELECT @@general_log_file, @@slow_query_log_file, @@long_query_time, @@log_output"
@@ -193,14 +194,14 @@ def _pg_bin() -> str | None:
 def pg_cluster():
     bindir = _pg_bin()
     if not bindir:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+        server_absent("PostgreSQL", "no server binaries (initdb, pg_ctl) on this machine")
     try:
         postgres = pwd.getpwnam("postgres")
     except KeyError:
-        pytest.skip("no 'postgres' user to run a test cluster as")
+        server_absent("PostgreSQL", "no 'postgres' user to run a test cluster as")
     if os.geteuid() not in (0, postgres.pw_uid):
-        pytest.skip(
-            "a test cluster must be run as the postgres user: run the tests as root or postgres"
+        server_absent(
+            "PostgreSQL", "a test cluster runs as the postgres user: run the tests as root"
         )
     base = tempfile.mkdtemp(prefix="logsvc-pg-", dir="/tmp")
     data, logs, sock = (os.path.join(base, d) for d in ("data", "logs", "sock"))

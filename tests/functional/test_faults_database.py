@@ -19,6 +19,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.apistack import INSTANCE, TENANT, Stack
+from tests.ci_skips import server_absent
 from tests.faultproxy import TcpProxy
 from tests.helpers import wait_for
 
@@ -36,7 +37,7 @@ def pg_database():
             connection.execute(text(f"CREATE DATABASE {name}"))
     except Exception as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer ({type(exc).__name__})")
+        server_absent("PostgreSQL", f"127.0.0.1:5432 does not answer ({type(exc).__name__})")
     try:
         yield name, admin
     finally:

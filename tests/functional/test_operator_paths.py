@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from oslo_config import cfg
 
+from dev.devswift import free_port
 from logsvc import configcheck
-from logsvc.devswift import free_port
 from logsvc.exceptions import ConfigError
 from tests.processes import ini
 

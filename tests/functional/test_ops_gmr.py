@@ -20,6 +20,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from tests.ci_skips import server_absent
 from tests.helpers import wait_for
 from tests.processes import AgentProcess, ApiProcess, free_port, swift_settings
 
@@ -160,7 +161,7 @@ def postgres_url():
             connection.execute(text(f"CREATE DATABASE {name}"))
     except Exception as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer ({type(exc).__name__})")
+        server_absent("PostgreSQL", f"127.0.0.1:5432 does not answer ({type(exc).__name__})")
     try:
         yield f"postgresql+psycopg://postgres:{SECRETS['postgres']}@127.0.0.1:5432/{name}"
     finally:
@@ -258,3 +259,68 @@ def test_the_api_status_report_holds_no_database_password(api):
     everything = requests.get(api.status_url + "/1/report/all", timeout=10).text
     for secret in api.all_secrets:
         assert secret not in everything
+
+
+def answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=10).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def status_process(api) -> psutil.Process:
+    def found():
+        children = psutil.Process(api.proc.pid).children()
+        return next((c for c in children if "api.statusd" in " ".join(c.cmdline())), None)
+
+    return wait_for(found, "the status report's process")
+
+
+def test_sigusr1_to_the_api_master_reports_on_it_and_on_every_worker(api):
+    token = api.token("admin-project", "admin")
+    pids = sorted(
+        w.pid for w in wait_for(lambda: len(workers(api)) == 2, "workers") and workers(api)
+    )
+    master = api.proc.pid
+    os.kill(master, signal.SIGUSR1)
+    [(name, report)] = wait_reports(
+        api.reports, "Gunicorn Workers", 1, "the master's report"
+    ).items()
+    assert re.fullmatch(rf"logsvc-api-master-{master}_gurumeditation_\d{{14}}", name)
+    for section in ("Package", "Threads", "Processes", "Configuration", "Gunicorn Workers"):
+        assert section in titles(report)
+    for pid in pids:
+        assert f"worker {pid}" in report
+    assert_masked(report, api.all_secrets)
+    # gunicorn's own SIGUSR1 went on: it passed the signal to the workers
+    found = wait_reports(api.reports, "Dispatches In Flight", 2, "a report of each worker")
+    assert sorted(int(n.split("_")[0].removeprefix("logsvc-api-")) for n in found) == pids
+    assert api.proc.poll() is None
+    assert sorted(w.pid for w in workers(api)) == pids
+    assert api.request("GET", "/v1/instance", token).status_code == 200
+
+
+def test_the_status_process_answers_the_file_trigger_and_sigusr1(api):
+    statusd = status_process(api)
+
+    def its_reports():
+        return {
+            n: r
+            for n, r in reports_in(api.reports, "Configuration").items()
+            if n.startswith(f"logsvc-api-status-{statusd.pid}_gurumeditation_")
+        }
+
+    # it serves once its report is armed: a trigger from now on is seen
+    wait_for(lambda: answers(api.status_url + "/1/report/all"), "the status report")
+    future = time.time() + 60
+    os.utime(api.trigger, (future, future))
+    wait_for(lambda: len(its_reports()) == 1, "a report by the file trigger")
+    next_second()
+    os.kill(statusd.pid, signal.SIGUSR1)
+    both = wait_for(lambda: len(its_reports()) == 2 and its_reports(), "a report by SIGUSR1")
+    for report in both.values():
+        for section in ("Package", "Threads", "Configuration"):
+            assert section in titles(report)
+        assert_masked(report, api.all_secrets)
+    assert statusd.is_running()
+    assert answers(api.status_url + "/1/report/all")

@@ -38,6 +38,7 @@ SDIST_MUST_HOLD = [
     "migrations/script.py.mako",
     "scripts/venv.sh",
     "tests/conftest.py",
+    "dev/devswift.py",
 ]
 WHEEL_MUST_HOLD = [
     "migrations/env.py",
@@ -87,7 +88,9 @@ def test_sdist_and_wheel_install_and_run_on_a_clean_venv(tmp_path):
     assert not missing, f"the wheel lacks {missing}"
     shipped = sorted(p for p in in_wheel if p.startswith("migrations/versions/0"))
     assert shipped, "the wheel ships no migration"
-    assert not any(p.startswith("tests/") for p in in_wheel)
+    # Only what a deployment runs: no tests, no development tools (a local Swift).
+    dev_only = [p for p in in_wheel if p.startswith(("tests/", "dev/")) or "devswift" in p]
+    assert not dev_only, f"the wheel ships development files: {dev_only}"
 
     # A venv without pip of its own, filled by this interpreter's pip (--python): a
     # recent pip resolves the dependencies several times faster than the one

@@ -1,4 +1,5 @@
-"""The publish invariants of DESIGN.md §3, each against the real Swift and the file store."""
+"""The publish invariants (docs/architecture.md#the-publish-invariants-and-how-each-is-kept),
+each against the real Swift and the file store."""
 
 import os
 import shutil
@@ -13,6 +14,7 @@ from guestagent import publishrun
 from guestagent.logfile import FINGERPRINT, HEADER_MAX
 from guestagent.state import StateStore
 from logsvc.exceptions import LogFileMissing, LogFileUnreadable, StateError, StorageUnavailable
+from tests.ci_skips import server_absent
 from tests.helpers import (
     Crash,
     CrashingStates,
@@ -589,11 +591,11 @@ def test_an_unreadable_log_file_is_a_clear_error(store, tmp_path):
 
 def test_a_full_state_disk_keeps_everything_consistent(store, tmp_path):
     if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs as a full state directory")
+        server_absent("tmpfs", "only root can mount a small one as a full state directory")
     log = LogHarness(store, tmp_path)
     log.state_dir.mkdir()
     if os.system(f"mount -t tmpfs -o size=64k tmpfs {log.state_dir}") != 0:
-        pytest.skip("cannot mount a tmpfs here")
+        server_absent("tmpfs", "mount -t tmpfs failed")
     try:
         log.write(BASE)
         log.publish()

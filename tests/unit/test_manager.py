@@ -1,4 +1,4 @@
-"""The actions' semantics (DESIGN.md §2), on the file datastore and the file store."""
+"""The actions' semantics (docs/api.md#routes), on the file datastore and the file store."""
 
 import pytest
 
@@ -162,3 +162,62 @@ def test_a_completed_restart_is_acknowledged_under_the_logs_lock(tmp_path):
             m.act("app", admin=True, publish=True)
     view = m.act("app", admin=True, publish=True)
     assert states.load("app").switch == {} and view.published == 4
+
+
+def file_manager(tmp_path, datastore) -> LogManager:
+    store = FileStore(tmp_path / "objects")
+    publishers = {
+        s.name: Publisher(
+            s, LogLocation("logs", "i", "file", s.name), store, datastore.states, PublishSettings()
+        )
+        for s in datastore.log_sources()
+    }
+    return LogManager("i", datastore, publishers, None)
+
+
+@pytest.mark.parametrize(
+    ("restart_required", "status"),
+    [(None, "Ready"), (["file"], "Restart Required"), (["postgresql"], "Ready")],
+)
+def test_the_datastores_that_need_a_restart_are_named_by_configuration(
+    tmp_path, restart_required, status
+):
+    from oslo_config import cfg
+
+    from guestagent import datastores, opts
+
+    conf = cfg.ConfigOpts()
+    opts.register_opts(conf)
+    conf([], default_config_files=[])
+    conf.set_override("datastore", "file", "agent")
+    conf.set_override("logs", [f"app:USER:{tmp_path / 'app.log'}"], "file_datastore")
+    if restart_required is not None:
+        conf.set_override("restart_required_datastores", restart_required, "agent")
+    (tmp_path / "app.log").write_bytes(b"one\n")
+    datastore = datastores.load(conf, StateStore(str(tmp_path / "state")), None)
+    m = file_manager(tmp_path, datastore)
+    assert m.act("app", admin=True, enable=True)[0].status.value == status
+    assert m.act("app", admin=True)[0].status.value == status  # until a restart
+
+
+class Rebooting(FileDatastore):
+    """The file datastore, with a boot time the test moves."""
+
+    boot = "t0"
+
+    def started(self) -> str:
+        return self.boot
+
+
+def test_a_file_datastore_needing_a_restart_goes_through_one(tmp_path):
+    (tmp_path / "app.log").write_bytes(b"one\n")
+    source = parse_entry(f"app:USER:{tmp_path / 'app.log'}")
+    datastore = Rebooting([source], StateStore(str(tmp_path / "state")), guest_log=None)
+    datastore.restart_required = True
+    m = file_manager(tmp_path, datastore)
+    assert m.act("app", admin=True, enable=True)[0].status.value == "Restart Required"
+    assert statuses(m)["app"] == "Restart Required"
+    datastore.boot = "t1"
+    assert statuses(m)["app"] == "Restart Completed"
+    assert m.act("app", admin=True)[0].status.value == "Ready"  # the next request acknowledges
+    assert m.act("app", admin=True, disable=True)[0].status.value == "Restart Required"

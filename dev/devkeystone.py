@@ -12,8 +12,8 @@ identity endpoints at that port and adds what the tests use: a ``service``
 user for keystonemiddleware, and users with the member role in projects of
 their own. It is one process, stopped by its pid.
 
-    python -m tests.devkeystone start --dir DIR   # prints where and who as JSON
-    python -m tests.devkeystone stop --dir DIR
+    python -m dev.devkeystone start --dir DIR   # prints where and who as JSON
+    python -m dev.devkeystone stop --dir DIR
 """
 
 import argparse
@@ -36,7 +36,7 @@ from urllib.parse import quote
 
 import requests
 
-from logsvc.devswift import free_port, process_alive
+from dev.devswift import free_port, process_alive
 
 #: Pinned: the virtual environment and the template database are made for it.
 KEYSTONE_VERSION = "30.0.0"
@@ -438,7 +438,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.devkeystone", description=__doc__.split("\n")[0]
+        prog="python -m dev.devkeystone", description=__doc__.split("\n")[0]
     )
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--dir", help="working directory (start: a new temporary one by default)")

@@ -7,17 +7,32 @@ each a single process (``workers = 0``) stopped by its pid. The updaters and
 the expirer run every second, so ``X-Delete-After`` really deletes.
 
 With ``keystone=`` (keystonemiddleware's auth_token options for a Keystone,
-say tests/devkeystone.py's), the proxy also validates Keystone tokens: the
+say dev/devkeystone.py's), the proxy also validates Keystone tokens: the
 authtoken filter, then Swift's keystoneauth for the accounts
 ``KEY_<project id>``, while tempauth keeps serving ``/auth/v1.0`` and its
 ``AUTH_`` accounts.
 
-    python -m logsvc.devswift start --dir DIR   # prints the credentials as JSON
-    python -m logsvc.devswift stop --dir DIR
+From the checkout's top directory, with the ``swift`` package installed
+(``pip install -e '.[devswift]'``); it is no part of the installed product:
 
-Facts this relies on are in the project's notes (swift-on-loopback.md): the
-bootstrap that points every process at our swift.conf, ring part power 0, and
-an in-process cache in the proxy (no memcached).
+    python -m dev.devswift start --dir DIR   # prints the credentials as JSON
+    python -m dev.devswift stop --dir DIR
+
+What it takes to run Swift this way, each found by a failure:
+
+- The expirer and the updaters read ``/etc/swift/swift.conf`` whatever their
+  configuration says, and every entry point loads the storage policies at
+  import time: each process starts through a bootstrap that calls
+  ``set_swift_dir`` before it imports its server module.
+- Expiry needs both updaters: the expirer sees only the queue containers that
+  the container-updater has registered, and the object-updater applies the
+  clean-ups queued when an expiring object is overwritten.
+- Ring part power 0: the container-updater forks once per partition each
+  pass; at part power 8 a pass took seconds and expiry lagged as much.
+- tempauth with Fernet tokens and an in-process cache filter in the proxy
+  (possible because the proxy is one process) instead of memcached.
+- The data directory needs user extended attributes (ext4, xfs; tmpfs from
+  Linux 6.6 on).
 """
 
 import argparse
@@ -58,11 +73,16 @@ _SERVERS = {
     "object-expirer": ("swift.obj.expirer", "object-expirer.conf", False),
 }
 
+#: The checkout holding dev/: the proxy's pipeline names our cache filter as
+#: dev.devswift, which is not installed anywhere.
+CHECKOUT = str(Path(__file__).resolve().parents[1])
+
 # Points the process at our swift.conf before Swift reads /etc/swift; when
 # tied to its parent (argv[4] is the parent's pid), it dies with the parent,
 # so a test run that is killed leaves no Swift behind.
 _BOOTSTRAP = """
 import os, sys
+sys.path.insert(0, sys.argv[5])
 if sys.argv[4] != "0":
     import ctypes, signal
     ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -75,6 +95,10 @@ module = importlib.import_module(sys.argv[2])
 sys.argv = [sys.argv[2], sys.argv[3], "-v"]
 sys.exit(module.main())
 """
+
+
+class SwiftUnavailable(RuntimeError):
+    """Swift could not be started here; the message says why."""
 
 
 @dataclass
@@ -145,7 +169,16 @@ class DevSwift:
         parent = str(os.getpid()) if self.tied and sys.platform == "linux" else "0"
         with open(work / "log" / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-c", _BOOTSTRAP, str(etc), module, str(etc / conf), parent],
+                [
+                    sys.executable,
+                    "-c",
+                    _BOOTSTRAP,
+                    str(etc),
+                    module,
+                    str(etc / conf),
+                    parent,
+                    CHECKOUT,
+                ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -159,7 +192,7 @@ class DevSwift:
         while True:
             dead = [n for n, pid in self.pids.items() if not process_alive(pid)]
             if dead:
-                raise RuntimeError(
+                raise SwiftUnavailable(
                     f"Swift {', '.join(dead)} exited at start; see {self.workdir}/log/"
                 )
             try:
@@ -175,7 +208,7 @@ class DevSwift:
             except requests.RequestException:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(
+                raise SwiftUnavailable(
                     f"Swift did not answer within {timeout}s; see {self.workdir}/log/"
                 )
             time.sleep(0.1)
@@ -250,7 +283,7 @@ def _check_xattrs(directory: Path) -> None:
     try:
         os.setxattr(probe, "user.logsvc", b"1")
     except OSError as exc:
-        raise RuntimeError(
+        raise SwiftUnavailable(
             f"Swift needs a filesystem with user extended attributes; {directory} has "
             f"none ({exc.strerror}). Use a directory on ext4 or xfs."
         ) from None
@@ -299,7 +332,7 @@ def _write_configs(
         f"cache listing_formats {auth} copy proxy-logging proxy-server\n\n"
         "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
         "allow_account_management = true\n\n"
-        "[filter:cache]\npaste.filter_factory = logsvc.devswift:cache_filter_factory\n\n"
+        "[filter:cache]\npaste.filter_factory = dev.devswift:cache_filter_factory\n\n"
         f"[filter:tempauth]\nuse = egg:swift#tempauth\n{users}"
         f"fernet_key_1 = {fernet}\nactive_fernet_key_id = 1\n\n"
         "[filter:catch_errors]\nuse = egg:swift#catch_errors\n\n"
@@ -323,7 +356,7 @@ def _write_configs(
         common + "\n[object-expirer]\ninterval = 1\n\n"
         "[pipeline:main]\npipeline = catch_errors proxy-logging cache proxy-server\n\n"
         "[app:proxy-server]\nuse = egg:swift#proxy\n\n"
-        "[filter:cache]\npaste.filter_factory = logsvc.devswift:cache_filter_factory\n\n"
+        "[filter:cache]\npaste.filter_factory = dev.devswift:cache_filter_factory\n\n"
         "[filter:catch_errors]\nuse = egg:swift#catch_errors\n\n"
         "[filter:proxy-logging]\nuse = egg:swift#proxy_logging\n"
     )
@@ -345,12 +378,19 @@ for kind in ("account", "container", "object"):
 
 def _build_rings(etc: Path, ports: dict[str, int]) -> None:
     # In a child process: importing Swift brings eventlet's green modules into
-    # the caller, which then confuse its own threads and servers.
-    subprocess.run(
+    # the caller, which then confuse its own threads and servers. This is the
+    # first import of Swift, so its failure says what is missing.
+    proc = subprocess.run(
         [sys.executable, "-c", _RINGS, str(etc), json.dumps(ports)],
-        check=True,
         capture_output=True,
+        text=True,
     )
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"]
+        hint = ""
+        if "No module named 'swift" in proc.stderr:
+            hint = " (install it from the checkout: pip install -e '.[devswift]')"
+        raise SwiftUnavailable(f"cannot build Swift's rings: {lines[-1]}{hint}")
 
 
 class _LocalCache:
@@ -415,14 +455,17 @@ def cache_filter_factory(global_conf, **local_conf):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m logsvc.devswift", description=__doc__.split("\n")[0]
+        prog="python -m dev.devswift", description=__doc__.split("\n")[0]
     )
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--dir", help="working directory (start: a new temporary one by default)")
     args = parser.parse_args(argv)
     if args.action == "start":
         workdir = args.dir or tempfile.mkdtemp(prefix="logsvc-swift-")
-        swift = DevSwift(workdir, tied=False).start()
+        try:
+            swift = DevSwift(workdir, tied=False).start()
+        except SwiftUnavailable as exc:
+            sys.exit(f"python -m dev.devswift: {exc}")
         print(swift.to_json())
         return 0
     if not args.dir:
