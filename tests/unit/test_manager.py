@@ -184,10 +184,11 @@ def test_the_datastores_that_need_a_restart_are_named_by_configuration(
 ):
     from oslo_config import cfg
 
-    from guestagent import datastores, opts
+    from guestagent import conf as agent_conf
+    from guestagent import datastores
 
     conf = cfg.ConfigOpts()
-    opts.register_opts(conf)
+    agent_conf.register_opts(conf)
     conf([], default_config_files=[])
     conf.set_override("datastore", "file", "agent")
     conf.set_override("logs", [f"app:USER:{tmp_path / 'app.log'}"], "file_datastore")
@@ -196,8 +197,8 @@ def test_the_datastores_that_need_a_restart_are_named_by_configuration(
     (tmp_path / "app.log").write_bytes(b"one\n")
     datastore = datastores.load(conf, StateStore(str(tmp_path / "state")), None)
     m = file_manager(tmp_path, datastore)
-    assert m.act("app", admin=True, enable=True)[0].status.value == status
-    assert m.act("app", admin=True)[0].status.value == status  # until a restart
+    assert m.act("app", admin=True, enable=True).status.value == status
+    assert m.act("app", admin=True).status.value == status  # until a restart
 
 
 class Rebooting(FileDatastore):
@@ -215,9 +216,9 @@ def test_a_file_datastore_needing_a_restart_goes_through_one(tmp_path):
     datastore = Rebooting([source], StateStore(str(tmp_path / "state")), guest_log=None)
     datastore.restart_required = True
     m = file_manager(tmp_path, datastore)
-    assert m.act("app", admin=True, enable=True)[0].status.value == "Restart Required"
+    assert m.act("app", admin=True, enable=True).status.value == "Restart Required"
     assert statuses(m)["app"] == "Restart Required"
     datastore.boot = "t1"
     assert statuses(m)["app"] == "Restart Completed"
-    assert m.act("app", admin=True)[0].status.value == "Ready"  # the next request acknowledges
-    assert m.act("app", admin=True, disable=True)[0].status.value == "Restart Required"
+    assert m.act("app", admin=True).status.value == "Ready"  # the next request acknowledges
+    assert m.act("app", admin=True, disable=True).status.value == "Restart Required"
