@@ -2,7 +2,6 @@
 
 import logging
 
-import requests
 import sqlalchemy.exc
 from flask import Flask, request
 from oslo_config import cfg
@@ -10,7 +9,7 @@ from oslo_config import cfg
 from api import auth, db, policies
 from api.state import EXTENSION, ApiState
 from api.views import heartbeat, instances, logs, meta, trove
-from logsvc import httperrors
+from logsvc import http, httperrors
 from logsvc.exceptions import DatabaseUnavailable, LogsvcError
 
 LOG = logging.getLogger(__name__)
@@ -33,7 +32,7 @@ def create_app(conf: cfg.ConfigOpts, database: db.Database | None = None) -> Fla
         db=database or db.Database.from_conf(conf),
         enforcer=policies.make_enforcer(conf),
         auth=strategy,
-        http=requests.Session(),
+        http=http.new_session(),  # calls to agents: their deadline can cut a socket
     )
     for blueprint in (meta.bp, heartbeat.bp, logs.bp, instances.bp, trove.bp):
         app.register_blueprint(blueprint)

@@ -2,8 +2,12 @@
 
 The agent's errors come back as the same domain errors (its JSON bodies carry
 their codes); a refused connection is AgentUnreachable (503), a slow answer
-AgentTimeout (504). The HTTP session is the transport: tests may hand in
-another one to inject faults a real agent cannot produce on demand.
+AgentTimeout (504). An agent runs on a tenant's instance, so its answers are
+taken as a hostile server's are (``logsvc.http``): no redirect followed (it
+would carry the signed request elsewhere), one deadline for the whole call,
+at most ``MAX_ANSWER`` bytes read; any of these is AgentError (502). The
+HTTP session is the transport: tests may hand in another one to inject
+faults a real agent cannot produce on demand.
 """
 
 import json
@@ -14,9 +18,22 @@ import requests
 from osprofiler import web
 
 from api.inflight import InFlight
-from logsvc.exceptions import AgentError, AgentTimeout, AgentUnreachable, LogsvcError, from_code
+from logsvc import http
+from logsvc.exceptions import (
+    AgentError,
+    AgentTimeout,
+    AgentUnreachable,
+    BadAnswer,
+    LogsvcError,
+    ServerTimeout,
+    ServerUnreachable,
+    from_code,
+)
 from logsvc.logmodel import LogView
 from logsvc.signing import sign
+
+#: Bytes of an agent's answer read at most (a listing of its logs is a few KiB).
+MAX_ANSWER = 4 * 1024 * 1024
 
 
 class AgentClient:
@@ -67,40 +84,51 @@ class AgentClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
         where = f"the agent of instance {self.instance_id}"
+
+        def send(_seconds: float) -> requests.Response:
+            return self.http.request(
+                method,
+                self.base_url + path_q,
+                data=data,
+                headers=headers,
+                timeout=self.timeout,
+                stream=True,
+                allow_redirects=False,
+            )
+
         try:
             with self.inflight.track(self.instance_id, method, path):
-                resp = self.http.request(
-                    method, self.base_url + path_q, data=data, headers=headers, timeout=self.timeout
+                answer = http.call_with(
+                    send, what=where, timeout=sum(self.timeout), max_bytes=MAX_ANSWER
                 )
-        except requests.ConnectTimeout:
+        except ServerUnreachable:
             raise AgentUnreachable(
-                f"{where} did not accept a connection within {self.timeout[0]:g}s"
+                f"{where} is unreachable (no connection within {self.timeout[0]:g}s, "
+                "or refused or lost)"
             ) from None
-        except requests.ReadTimeout:
+        except ServerTimeout:
             raise AgentTimeout(
                 f"{where} did not answer within {self.timeout[1]:g}s; the action may "
                 "still complete: show the log to see its state"
             ) from None
-        except requests.ConnectionError:
-            raise AgentUnreachable(f"{where} is unreachable (connection refused or lost)") from None
-        except requests.RequestException as exc:
-            raise AgentUnreachable(f"{where} could not be called ({type(exc).__name__})") from None
-        return _answer(resp, where)
+        except BadAnswer as exc:
+            raise AgentError(exc.message) from None
+        return _answer(answer, where)
 
 
-def _answer(resp: requests.Response, where: str) -> dict[str, Any]:
+def _answer(resp: http.Answer, where: str) -> dict[str, Any]:
     try:
-        body = resp.json()
+        body = json.loads(resp.body)
     except ValueError:
-        raise AgentError(f"{where} answered {resp.status_code} without JSON") from None
+        raise AgentError(f"{where} answered {resp.status} without JSON") from None
     if not isinstance(body, dict):
-        raise AgentError(f"{where} answered {resp.status_code} with unexpected JSON")
-    if resp.status_code < 300:
+        raise AgentError(f"{where} answered {resp.status} with unexpected JSON")
+    if resp.status < 300:
         return body
     error = body.get("error")
     if not isinstance(error, dict) or not isinstance(error.get("code"), str):
-        raise AgentError(f"{where} answered {resp.status_code}")
-    if resp.status_code == 401:
+        raise AgentError(f"{where} answered {resp.status}")
+    if resp.status == 401:
         # The agent refused *our* signature: an operator's problem, not the user's.
         raise AgentUnreachable(
             f"{where} refused the API's signed request ({error['code']}): the shared "
@@ -108,9 +136,19 @@ def _answer(resp: requests.Response, where: str) -> dict[str, Any]:
         )
     message = str(error.get("message") or "the agent refused the request")
     rebuilt: LogsvcError = from_code(error["code"], message)
-    if type(rebuilt) is LogsvcError:
+    if type(rebuilt) is LogsvcError or error["code"] in _CALL_REFUSED:
         raise AgentError(f"{where} failed: {message}")
     raise rebuilt
+
+
+#: How an agent refuses the call itself, not what it asks: the API and the agent
+#: disagree (a wrong agent_url path, another version), never the user's fault.
+_CALL_REFUSED = {
+    "route_not_found",
+    "method_not_allowed",
+    "payload_too_large",
+    "unsupported_media_type",
+}
 
 
 def _field(body: dict[str, Any], name: str, kind: type) -> Any:

@@ -46,6 +46,7 @@ def create_app(manager: LogManager, verifier: Verifier) -> Flask:
     app = Flask("logsvc-guestagent")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.url_map.merge_slashes = False  # "//" is no route: a 404, not a redirect
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # OPTIONS is a 405, as on the API
     app.extensions[EXTENSION] = Endpoint(manager, verifier)
     app.register_blueprint(bp)
     register_error_handler(app)

@@ -12,7 +12,6 @@ import sys
 import threading
 import traceback
 
-import requests
 from cheroot import errors as cheroot_errors
 from cheroot import server as cheroot_server
 from cheroot import wsgi
@@ -21,7 +20,7 @@ from oslo_config import cfg
 import logsvc
 from guestagent import endpoint, reports
 from guestagent.manager import LogManager
-from logsvc import gmr, profiling
+from logsvc import gmr, http, profiling
 from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
 from logsvc.httperrors import error_body
 from logsvc.readdeadline import DeadlineSocket
@@ -129,6 +128,7 @@ class AgentService:
         )
         self.server = AgentServer(conf, self.app)
         self.stopping = threading.Event()
+        self._http = http.new_session()  # heartbeats: no redirect, one deadline
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -206,14 +206,20 @@ class AgentService:
         headers = sign(self.conf.agent.shared_secret, "POST", path, body, instance=instance_id)
         headers["Content-Type"] = "application/json"
         try:
-            resp = requests.post(
-                self.conf.agent.api_url.rstrip("/") + path, data=body, headers=headers, timeout=10
+            answer = http.call(
+                self._http,
+                "POST",
+                self.conf.agent.api_url.rstrip("/") + path,
+                what="the API",
+                timeout=10,
+                data=body,
+                headers=headers,
             )
-        except requests.RequestException as exc:
-            LOG.warning("heartbeat: the API is unreachable (%s)", type(exc).__name__)
+        except LogsvcError as exc:  # no answer in time, no connection, a redirect
+            LOG.warning("heartbeat: %s", exc.message)
             return False
-        if resp.status_code >= 300:
-            LOG.warning("heartbeat: the API answered %s", resp.status_code)
+        if answer.status >= 300:
+            LOG.warning("heartbeat: the API answered %s", answer.status)
             return False
         return True
 

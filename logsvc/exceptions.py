@@ -91,6 +91,18 @@ class AgentError(LogsvcError):
 # --- configuration -----------------------------------------------------------
 
 
+class ServerTimeout(LogsvcError):
+    """A server (the API, an agent, a status report) did not answer in time."""
+
+
+class ServerUnreachable(LogsvcError):
+    """A server could not be connected to, or the connection was lost."""
+
+
+class BadAnswer(LogsvcError):
+    """A server answered what a caller will not take: a redirect, or too much."""
+
+
 class ConfigError(LogsvcError):
     """The configuration is wrong; the message names the option."""
 

@@ -23,8 +23,7 @@ from typing import Any
 
 import requests
 
-from logsvc import atomicfile
-from logsvc.client import http
+from logsvc import atomicfile, http
 from logsvc.client.reader import Gap, LogReader
 from logsvc.exceptions import LogsvcError, from_code
 from logsvc.logmodel import LogView
@@ -67,7 +66,7 @@ class Client:
         ``database-logs``). `headers` adds headers to every request (tracing).
         `timeout` bounds each call to the API in all (seconds); `max_answer`
         the bytes of its answer. Redirects are refused (see
-        `logsvc.client.http`).
+        `logsvc.http`).
         """
         if session is None and not url:
             raise LogsvcError("the API's URL is needed (LOGSVC_URL, or --url)")

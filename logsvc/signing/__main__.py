@@ -6,8 +6,9 @@ import os
 import sys
 from urllib.parse import urlsplit
 
-import requests
-
+from logsvc import http
+from logsvc.exceptions import LogsvcError
+from logsvc.safetext import printable
 from logsvc.signing import sign
 
 
@@ -38,15 +39,23 @@ def main(argv: list[str] | None = None) -> int:
     if body:
         headers["Content-Type"] = "application/json"
     try:
-        resp = requests.request(args.method, args.url, data=body, headers=headers, timeout=600)
-    except requests.RequestException as exc:
-        print(f"cannot reach {url.scheme}://{url.netloc}: {type(exc).__name__}", file=sys.stderr)
+        answer = http.call(
+            http.new_session(),
+            args.method,
+            args.url,
+            what=f"{url.scheme}://{url.netloc}",
+            timeout=600,
+            data=body,
+            headers=headers,
+        )
+    except LogsvcError as exc:  # no answer in time, no connection, a redirect (not followed)
+        print(exc.message, file=sys.stderr)
         return 1
     try:
-        print(json.dumps(resp.json(), indent=2))
+        print(json.dumps(json.loads(answer.body), indent=2))
     except ValueError:
-        print(f"{resp.status_code} {resp.reason}: {resp.text[:200]}")
-    return 0 if resp.ok else 1
+        print(f"{answer.status} {answer.reason}: {printable(answer.body[:200].decode('latin-1'))}")
+    return 0 if answer.status < 400 else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import json
 import re
 from collections.abc import Mapping
 
-from logsvc.client import http
+from logsvc import http
 from logsvc.conf.status import AGENT_STATUS_PORT
 from logsvc.exceptions import LogsvcError
 from logsvc.safetext import printable

@@ -13,6 +13,7 @@ import requests
 from logsvc.signing import Verifier, sign
 from tests.conftest import swift_store
 from tests.helpers import realistic_lines
+from tests.hostileserver import HostileServer, json_answer, redirect
 from tests.processes import AgentProcess, swift_settings
 
 
@@ -234,3 +235,29 @@ def test_the_agents_log_keeps_swiftclients_requests_out(agent):
     agent.act("guest", publish=True)
     log = (agent.dir / "agent.log").read_text()
     assert "REQ: curl" not in log and "RESP STATUS" not in log
+
+
+def test_a_heartbeat_follows_no_redirect(tmp_path):
+    """A redirect at api_url would carry the signed heartbeat to another server."""
+    with (
+        HostileServer(json_answer("204 No Content", {})) as elsewhere,
+        HostileServer(redirect("307 Temporary Redirect", elsewhere.url + "/steal")) as api,
+    ):
+        (tmp_path / "app.log").write_bytes(b"x\n")
+        agent = AgentProcess(
+            tmp_path,
+            {
+                "agent": {"api_url": api.url, "heartbeat_interval": 1},
+                "storage": {"backend": "file", "file_root": tmp_path / "objects"},
+                "file_datastore": {"logs": f"app:USER:{tmp_path / 'app.log'}"},
+            },
+        ).start()
+        try:
+            deadline = time.monotonic() + 20
+            while len(api.requests) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            agent.stop()
+    assert len(api.requests) >= 2
+    assert elsewhere.requests == []
+    assert "a redirect to " in (tmp_path / "agent.log").read_text()

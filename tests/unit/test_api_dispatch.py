@@ -4,6 +4,7 @@ import pytest
 import requests
 import requests_mock
 
+from api import dispatch
 from api.dispatch import AgentClient
 from logsvc.exceptions import AgentError, AgentTimeout, AgentUnreachable, LogNotFound
 from logsvc.signing import Verifier
@@ -25,7 +26,7 @@ def mocked():
 @pytest.mark.parametrize(
     ("fault", "error", "words"),
     [
-        (requests.ConnectTimeout, AgentUnreachable, "did not accept a connection within 1s"),
+        (requests.ConnectTimeout, AgentUnreachable, "no connection within 1s"),
         (requests.ReadTimeout, AgentTimeout, "did not answer within 2s"),
         (requests.ConnectionError, AgentUnreachable, "unreachable"),
     ],
@@ -46,6 +47,8 @@ def test_network_faults(mocked, fault, error, words):
         (502, "<html>proxy</html>", AgentError, "without JSON"),
         (200, {"logs": [{"name": "x"}]}, AgentError, "does not fit: a log needs"),
         (200, {"nothing": []}, AgentError, "no 'logs'"),
+        (404, {"error": {"code": "route_not_found", "message": "no route"}}, AgentError, "route"),
+        (405, {"error": {"code": "method_not_allowed", "message": "x"}}, AgentError, "failed"),
     ],
 )
 def test_answers_the_api_cannot_use(mocked, status, body, error, words):
@@ -70,3 +73,25 @@ def test_requests_are_signed_with_the_path_and_query(mocked):
     assert client(session).list_logs(admin=True) == []
     sent = mock.last_request
     Verifier(["secret"]).verify("GET", "/v1/logs?admin=true", b"", sent.headers, instance="inst-1")
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_from_an_agent_is_not_followed(mocked, status):
+    """A redirect would carry the signed request to wherever the guest points."""
+    session, mock = mocked
+    elsewhere = mock.post("http://elsewhere.invalid/steal", json={"log": None})
+    mock.post(
+        f"{URL}/v1/logs/general",
+        status_code=status,
+        headers={"Location": "http://elsewhere.invalid/steal"},
+    )
+    with pytest.raises(AgentError, match=r"redirect to http://elsewhere\.invalid/steal"):
+        client(session).act("general", admin=False, flags={"publish": True})
+    assert elsewhere.call_count == 0
+
+
+def test_an_agent_answer_larger_than_the_bound_is_not_read(mocked):
+    session, mock = mocked
+    mock.get(f"{URL}/v1/logs", content=b" " * (dispatch.MAX_ANSWER + 1))
+    with pytest.raises(AgentError, match="more than 4 MiB"):
+        client(session).list_logs(admin=True)

@@ -78,8 +78,9 @@ def test_no_route_is_a_json_404(service):
     }
 
 
-def test_a_method_not_allowed_is_a_json_405(service):
-    resp = service.call("PATCH", "/v1/openapi.json" if isinstance(service, Api) else "/v1/info")
+@pytest.mark.parametrize("method", ["PATCH", "OPTIONS"])
+def test_a_method_not_allowed_is_a_json_405(service, method):
+    resp = service.call(method, "/v1/openapi.json" if isinstance(service, Api) else "/v1/info")
     assert resp.status_code == 405
     assert error(resp)["code"] == "method_not_allowed" and error(resp)["status"] == 405
 

@@ -1,4 +1,7 @@
-"""HTTP for logsvc's clients: no redirect, one deadline per call, a bounded answer.
+"""HTTP calls of logsvc: no redirect, one deadline per call, a bounded answer.
+
+The CLI and its client call the API with it, the API calls the agents, and an
+agent sends its heartbeats: every caller of a server that may be hostile.
 
 - A redirect is never followed. requests drops ``Authorization`` when a
   redirect leads to another host, but not ``X-Auth-Token`` (keystoneauth
@@ -33,7 +36,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from logsvc.exceptions import LogsvcError
+from logsvc.exceptions import BadAnswer, LogsvcError, ServerTimeout, ServerUnreachable
 from logsvc.safetext import printable
 
 #: Bytes of a JSON answer read at most.
@@ -180,9 +183,9 @@ def call(
 ) -> Answer:
     """`method` `url` through `session` (see `new_session`), within `timeout` seconds in all.
 
-    `what` names the server in errors ("the API at http://..."). LogsvcError
-    when there is no answer in time, no connection, a redirect, or an answer
-    larger than `max_bytes`.
+    `what` names the server in errors ("the API at http://..."). ServerTimeout
+    when there is no answer in time, ServerUnreachable without a connection,
+    BadAnswer for a redirect or an answer larger than `max_bytes`.
     """
 
     def send(seconds: float) -> requests.Response:
@@ -221,22 +224,24 @@ def call_with(
         except LogsvcError:
             raise
         except Exception as exc:
+            if isinstance(exc, requests.ConnectTimeout):
+                raise ServerUnreachable(f"cannot reach {what}: no connection in time") from None
             if deadline.passed() or isinstance(exc, requests.Timeout | TimeoutError):
-                raise LogsvcError(f"{what} did not answer within {timeout:g} s") from None
+                raise ServerTimeout(f"{what} did not answer within {timeout:g} s") from None
             if isinstance(exc, requests.ConnectionError):
-                raise LogsvcError(f"cannot reach {what} (is it running?)") from None
+                raise ServerUnreachable(f"cannot reach {what} (is it running?)") from None
             if isinstance(exc, requests.RequestException | OSError):
-                raise LogsvcError(f"cannot reach {what}: {type(exc).__name__}") from None
+                raise ServerUnreachable(f"cannot reach {what}: {type(exc).__name__}") from None
             if type(exc).__module__.startswith("keystoneauth1"):
-                raise LogsvcError(f"cannot reach {what}: {printable(exc)}") from None
+                raise ServerUnreachable(f"cannot reach {what}: {printable(exc)}") from None
             raise
     return Answer(resp.status_code, printable(resp.reason or "", 100), resp.headers, body)
 
 
-def _redirect_error(resp: requests.Response, what: str) -> LogsvcError:
+def _redirect_error(resp: requests.Response, what: str) -> BadAnswer:
     location = resp.headers.get("Location")
     where = printable(urljoin(resp.url, location), 200) if location else "nowhere"
-    return LogsvcError(
+    return BadAnswer(
         f"{what} answered {resp.status_code}, a redirect to {where}: not followed, "
         "as it would take your credentials there (use that address directly if you trust it)"
     )
@@ -256,5 +261,5 @@ def _read(resp: requests.Response, max_bytes: int, what: str, deadline: _Deadlin
     return bytes(body)
 
 
-def _too_large(what: str, max_bytes: int) -> LogsvcError:
-    return LogsvcError(f"{what} answered more than {max_bytes / 2**20:g} MiB: not read")
+def _too_large(what: str, max_bytes: int) -> BadAnswer:
+    return BadAnswer(f"{what} answered more than {max_bytes / 2**20:g} MiB: not read")
