@@ -195,7 +195,6 @@ def write_configs(
         f"[DEFAULT]\nlog_file = {demo / 'api.log'}\n\n"
         f"[api]\nbind_port = {ports['api']}\nworkers = 2\nauth_strategy = token\n\n"
         f"[database]\nconnection = sqlite:///{demo / 'api.sqlite'}\n\n"
-        f"[agent]\nshared_secret = {secret}\n\n"
         f"[status]\nbind_port = {ports['api_status']}\n"
         f"{profiler_section(demo, profile, sql=True)}",
     )
@@ -423,6 +422,9 @@ def main() -> int:
             datastore="file",
             agent_url=f"http://127.0.0.1:{ports['agent']}",
             name="the demo database",
+            # The instance's own secret: the API has none for every agent
+            # (docs/deployment.md, "Agent secrets").
+            shared_secret=(demo / "shared_secret").read_text(),
         )
         env = write_env(demo, url, user, swift_creds, args.profile)
         write_private(demo / "admin_token", admin + "\n")
