@@ -22,13 +22,7 @@ PROG = "logsvc-api"
 def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
     api_conf.register_opts(conf)
     oslo_logging.register_options(conf)
-    configcheck.parse(
-        conf,
-        list(sys.argv[1:] if argv is None else argv),
-        project="logsvc",
-        prog=PROG,
-        version=logsvc.__version__,
-    )
+    configcheck.parse(conf, argv, PROG)
 
 
 def _loopback(host: str) -> bool:

@@ -16,7 +16,6 @@ from oslo_config import cfg
 from oslo_log import log as oslo_logging
 from sqlalchemy import delete, select
 
-import logsvc
 from api import auth, claims, db, migrate
 from api.conf import database as database_conf
 from api.models import Token
@@ -156,13 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     oslo_logging.register_options(conf)
     conf.register_cli_opt(command_opt)
     try:
-        configcheck.parse(
-            conf,
-            list(sys.argv[1:] if argv is None else argv),
-            project="logsvc",
-            prog=PROG,
-            version=logsvc.__version__,
-        )
+        configcheck.parse(conf, argv, PROG)
         configcheck.check_values(conf)
     except (cfg.Error, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)

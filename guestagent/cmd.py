@@ -60,13 +60,7 @@ def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
     )
     oslo_logging.register_options(conf)
     conf.register_cli_opts(cli_opts)
-    configcheck.parse(
-        conf,
-        list(sys.argv[1:] if argv is None else argv),
-        project="logsvc",
-        prog=PROG,
-        version=logsvc.__version__,
-    )
+    configcheck.parse(conf, argv, PROG)
     if conf.command in _LOG_COMMANDS and not conf.log:
         raise cfg.Error(f"{conf.command} needs the name of a log")
     if conf.command not in _LOG_COMMANDS and conf.log:

@@ -16,14 +16,17 @@ from typing import Any
 
 from oslo_config import cfg
 
+import logsvc
 from logsvc.conf import registered_opts
 from logsvc.exceptions import ConfigError
 
 _REASON = " is not valid: "
 
 
-def parse(conf: cfg.ConfigOpts, argv: list[str], **kwargs: Any) -> None:
-    """``conf(argv, **kwargs)``; a bad value of a command-line option in a file raises ConfigError.
+def parse(conf: cfg.ConfigOpts, argv: list[str] | None, prog: str) -> None:
+    """Parse `argv` (the command line when None) as logsvc's command `prog` does.
+
+    A bad value of a command-line option in a file raises ConfigError.
 
     oslo.config checks those values itself, writes a line to stderr and exits
     1 (``argument --debug: Invalid Boolean value: maybe``): that line becomes
@@ -32,7 +35,12 @@ def parse(conf: cfg.ConfigOpts, argv: list[str], **kwargs: Any) -> None:
     captured = io.StringIO()
     try:
         with contextlib.redirect_stderr(captured):
-            conf(argv, **kwargs)
+            conf(
+                list(sys.argv[1:] if argv is None else argv),
+                project="logsvc",
+                prog=prog,
+                version=logsvc.__version__,
+            )
     except SystemExit as exc:
         if exc.code == 1 and captured.getvalue().strip():
             raise ConfigError(" ".join(captured.getvalue().split())) from None
