@@ -13,16 +13,17 @@ import html
 import json
 from typing import Any
 
+from oslo_config import cfg
 from osprofiler.drivers import base
 
+from logsvc.conf import profiler as profiler_conf
 from logsvc.profiling import filestore  # noqa: F401 - the file:// driver
 from logsvc.profiling.scrub import scrub
 
 
 def load(connection_string: str, base_id: str) -> dict[str, Any]:
     """The trace `base_id` as osprofiler reports it, scrubbed; LookupError when it has no point."""
-    driver = base.get_driver(connection_string)
-    report = driver.get_report(base_id)
+    report = _driver(connection_string).get_report(base_id)
     if not report.get("children"):
         raise LookupError(f"no trace {base_id} in {_where(connection_string)}")
     return scrub(report)
@@ -30,7 +31,20 @@ def load(connection_string: str, base_id: str) -> dict[str, Any]:
 
 def trace_count(connection_string: str) -> int:
     """How many traces the store holds (of any id)."""
-    return len(base.get_driver(connection_string).list_traces())
+    return len(_driver(connection_string).list_traces())
+
+
+def _driver(connection_string: str) -> base.Driver:
+    """The store's driver, with ``[profiler]`` at its defaults.
+
+    osprofiler's drivers read their settings (Redis's socket timeout, say)
+    from a configuration, the global one unless given another: a reader such
+    as the CLI has no ``[profiler]`` of its own, so it hands them the defaults.
+    """
+    conf = cfg.ConfigOpts()
+    profiler_conf.register_opts(conf)
+    conf([], project="logsvc", default_config_files=[], default_config_dirs=[])
+    return base.get_driver(connection_string, conf=conf)
 
 
 def _where(connection_string: str) -> str:
