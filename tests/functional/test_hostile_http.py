@@ -22,6 +22,14 @@ DEADLINE = 2  # [api] and [agent] client_header_timeout and client_body_timeout
 PATIENCE = 60  # how long a client waits before it calls the daemon stalled
 SLOW_CLIENTS = 20  # more than the API's 8 threads, more than the agent's 8
 HEARTBEAT = f"/v1/instance/{INSTANCE}/heartbeat"
+
+
+def well_formed_signing_headers(path: str) -> dict[str, str]:
+    """Signing headers that pass the checks made before a body is read (their
+    form and freshness): the server then reads the body, which is the point."""
+    return sign("not-the-secret", "POST", path, b"", instance=INSTANCE)
+
+
 # A log line that looks like the agent's own, smuggled in a path (%0A is a newline).
 FORGED = "2026-01-01 00:00:00.000 1 CRITICAL guestagent.service [-] FORGED-LINE"
 FORGED_PATH = "/v1/logs/x%0A" + FORGED.replace(" ", "%20")
@@ -86,11 +94,12 @@ class Trickler:
 
 def slow_requests(host_port: str, path: str) -> list[bytes]:
     """Partial request lines, partial headers, and a stalled body."""
+    signing = "".join(f"{k}: {v}\r\n" for k, v in well_formed_signing_headers(path).items())
     return [
         b"GET / HTT",
         f"GET / HTTP/1.1\r\nHost: {host_port}\r\nX-Slow: ".encode(),
         (
-            f"POST {path} HTTP/1.1\r\nHost: {host_port}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {host_port}\r\n{signing}"
             "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
         ).encode(),
     ]
@@ -160,6 +169,8 @@ def test_a_malformed_chunked_body_is_a_json_400_at_the_api(stack, path, chunks):
     headers = {"Content-Type": "application/json"}
     if path != HEARTBEAT:
         headers["X-Auth-Token"] = stack.alice
+    else:  # the heartbeat route checks these before it reads a body
+        headers |= well_formed_signing_headers(path)
     status, content_type, data = send_chunked(stack.api.port, "POST", path, headers, chunks)
     assert status == 400, data
     assert content_type == "application/json"
