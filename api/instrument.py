@@ -10,6 +10,7 @@ The gunicorn master has a report too (SIGUSR1, which gunicorn then passes on
 to the workers) with the section "Gunicorn Workers".
 """
 
+import logging
 import os
 import time
 
@@ -20,6 +21,8 @@ from api.inflight import InFlight
 from api.state import EXTENSION
 from logsvc import gmr, profiling
 
+LOG = logging.getLogger(__name__)
+
 
 def instrument_worker(app: Flask, conf: cfg.ConfigOpts) -> None:
     """Arm a worker (after the fork): its report, and tracing of its requests."""
@@ -27,7 +30,7 @@ def instrument_worker(app: Flask, conf: cfg.ConfigOpts) -> None:
     if profiling.init(conf, "logsvc-api") and conf.profiler.trace_sqlalchemy:
         profiling.trace_sql(state.db.engine)  # statements only, never their parameters
     app.wsgi_app = profiling.middleware(app.wsgi_app, conf)
-    gmr.setup(
+    trigger = gmr.setup(
         conf,
         f"logsvc-api-{os.getpid()}",
         {
@@ -35,6 +38,7 @@ def instrument_worker(app: Flask, conf: cfg.ConfigOpts) -> None:
             "Dispatches In Flight": lambda: inflight_section(state.inflight),
         },
     )
+    LOG.info("worker %s: Guru Meditation Report on %s", os.getpid(), trigger)
 
 
 def instrument_master(conf: cfg.ConfigOpts, arbiter) -> None:

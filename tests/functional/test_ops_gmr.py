@@ -281,6 +281,12 @@ def test_sigusr1_to_the_api_master_reports_on_it_and_on_every_worker(api):
     pids = sorted(
         w.pid for w in wait_for(lambda: len(workers(api)) == 2, "workers") and workers(api)
     )
+    # a worker that has not armed its report yet would only reopen its logs
+    log = api.dir / "api.log"
+    wait_for(
+        lambda: all(f"worker {pid}: Guru Meditation Report on" in log.read_text() for pid in pids),
+        "both workers' reports armed",
+    )
     master = api.proc.pid
     os.kill(master, signal.SIGUSR1)
     [(name, report)] = wait_reports(
