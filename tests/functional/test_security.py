@@ -441,10 +441,13 @@ def chunked(conn: http.client.HTTPConnection, method: str, path: str, headers, d
     for key, value in {**headers, "Transfer-Encoding": "chunked"}.items():
         conn.putheader(key, value)
     conn.endheaders()
-    for i in range(0, len(data), 8192):
-        piece = data[i : i + 8192]
-        conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
-    conn.send(b"0\r\n\r\n")
+    try:
+        for i in range(0, len(data), 8192):
+            piece = data[i : i + 8192]
+            conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        conn.send(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server refused the body before its end, as it may: its answer is read
     resp = conn.getresponse()
     return resp.status, resp.read()
 
