@@ -8,6 +8,7 @@ report calls an agent silent.
 
 from oslo_config import cfg
 
+from logsvc.conf.deadlines import client_deadline_opts
 from logsvc.signing import DEFAULT_MAX_SKEW
 
 GROUP = "api"
@@ -40,23 +41,7 @@ server_opts = [
         "X-Forwarded-For headers are trusted (gunicorn's forwarded_allow_ips); '*' "
         "trusts every peer, only right when nothing else can reach the API.",
     ),
-    cfg.FloatOpt(
-        "client_header_timeout",
-        default=10.0,
-        min=0.5,
-        max=300.0,
-        help="Seconds a client has to send a request's line and headers, in all (not "
-        "per read): a slower one is answered 408 and its thread freed. Each request "
-        "holds one of the [api] threads while it is read.",
-    ),
-    cfg.FloatOpt(
-        "client_body_timeout",
-        default=10.0,
-        min=0.5,
-        max=300.0,
-        help="Seconds a client has, from the end of its headers, to send the request "
-        "body, in all (not per read): a slower one is refused with 400.",
-    ),
+    *client_deadline_opts(" Each request holds one of the [api] threads while it is read."),
     cfg.URIOpt(
         "public_endpoint",
         schemes=["http", "https"],

@@ -3,6 +3,7 @@ state (guestagent/manager.py), and how it serves the API (guestagent/service.py)
 
 from oslo_config import cfg
 
+from logsvc.conf.deadlines import client_deadline_opts
 from logsvc.signing import DEFAULT_MAX_SKEW
 
 agent_group = cfg.OptGroup("agent", title="The guest agent")
@@ -71,22 +72,7 @@ service_opts = [
         max=256,
         help="Requests served at once (a publish occupies one while it runs).",
     ),
-    cfg.FloatOpt(
-        "client_header_timeout",
-        default=10.0,
-        min=0.5,
-        max=300.0,
-        help="Seconds a client has to send a request's line and headers, in all (not "
-        "per read): a slower one is answered 408 and its thread freed.",
-    ),
-    cfg.FloatOpt(
-        "client_body_timeout",
-        default=10.0,
-        min=0.5,
-        max=300.0,
-        help="Seconds a client has, from the end of its headers, to send the request "
-        "body, in all (not per read): a slower one is refused with 400.",
-    ),
+    *client_deadline_opts(),
     cfg.URIOpt(
         "api_url",
         help="Base URL of the logsvc API (http://host:8779); when set, the agent "
