@@ -6,7 +6,9 @@ import sqlalchemy.exc
 from flask import Flask, request
 from oslo_config import cfg
 
-from api import auth, db, policies
+from api import auth, callerstore, db, policies
+from api.console import signin
+from api.console import views as console
 from api.state import EXTENSION, ApiState
 from api.views import heartbeat, instances, logs, meta, trove
 from logsvc import http, httperrors
@@ -27,22 +29,35 @@ def create_app(conf: cfg.ConfigOpts, database: db.Database | None = None) -> Fla
     # route, which the OpenAPI document does not list): a 405 like any other.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     strategy = auth.strategy_from_conf(conf)
+    callerstore.check_conf(conf)
     app.extensions[EXTENSION] = ApiState(
         conf=conf,
         db=database or db.Database.from_conf(conf),
         enforcer=policies.make_enforcer(conf),
         auth=strategy,
         http=http.new_session(),  # calls to agents: their deadline can cut a socket
+        rpc=_rpc(conf),
     )
-    for blueprint in (meta.bp, heartbeat.bp, logs.bp, instances.bp, trove.bp):
+    for blueprint in (meta.bp, heartbeat.bp, logs.bp, instances.bp, trove.bp, console.bp):
         app.register_blueprint(blueprint)
     app.teardown_appcontext(db.close_session)
     # Trove's clients read Trove's error bodies on Trove's routes (api.views.trove).
     httperrors.register_error_handler(
         app, translate=_database_outage, trove_prefix="/v1.0/", challenge=strategy.challenge
     )
-    app.wsgi_app = strategy.wrap(app.wsgi_app)
+    # The console's sign-in form hands its token to the strategy as X-Auth-Token.
+    app.wsgi_app = signin.form_token(strategy.wrap(app.wsgi_app))
     return app
+
+
+def _rpc(conf: cfg.ConfigOpts):
+    """With [agent] dispatch = rpc, the bus's client (it connects on the first call, in
+    the worker); oslo.messaging is imported only then."""
+    if conf.agent.dispatch != "rpc":
+        return None
+    from api.rpcdispatch import RpcTransport
+
+    return RpcTransport(conf)
 
 
 def _database_outage(error: Exception) -> LogsvcError | None:

@@ -71,12 +71,15 @@ def flag(name: str, value: Any) -> bool:
 
 
 def log_request(body: dict[str, Any]) -> tuple[str, dict[str, bool]]:
-    """The log's name and the flags of a ``POST .../log`` body."""
-    unknown = sorted(set(body) - {"name", *LOG_FLAGS})
+    """The log's name and the flags of a ``POST .../log`` body.
+
+    The flags given true, and ``follow`` as given (true or false: on or off).
+    """
+    unknown = sorted(set(body) - {"name", "follow", *LOG_FLAGS})
     if unknown:
         raise BadRequest(
             f"unknown field(s): {', '.join(u[:40] for u in unknown[:5])}; a log request "
-            f"has name and the flags {', '.join(LOG_FLAGS)}"
+            f"has name and the flags {', '.join(LOG_FLAGS)}, follow"
         )
     if "name" not in body:
         raise BadRequest("name (the log's name) is required")
@@ -84,7 +87,12 @@ def log_request(body: dict[str, Any]) -> tuple[str, dict[str, bool]]:
     flags = {f: flag(f, body[f]) for f in LOG_FLAGS if f in body}
     if flags.get("enable") and flags.get("disable"):
         raise BadRequest("enable and disable cannot be asked for together")
-    return name, {f: v for f, v in flags.items() if v}
+    chosen = {f: v for f, v in flags.items() if v}
+    if "follow" in body:
+        chosen["follow"] = flag("follow", body["follow"])
+        if chosen["follow"] and flags.get("disable"):
+            raise BadRequest("follow and disable cannot be asked for together")
+    return name, chosen
 
 
 def string(body: dict[str, Any], name: str, max_len: int, required: bool = True) -> str | None:

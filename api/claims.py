@@ -8,30 +8,41 @@ dies leaves its claim behind: an API process on the same host sees that the
 holder is gone the next time the claim is tried or the instance is shown, and
 takes it over at once; from another host it expires after the longest time
 an action may take. ``logsvc-manage claim clear`` removes one by hand.
-An instance is LOGGING while one of its logs holds a live publish claim.
+A publish asked while another holds the claim joins it (``join``): the agent
+runs one publish per log and answers both. An instance is LOGGING while one
+of its logs holds a live publish claim, or while its agent, heard from within
+``[api] agent_silence_warning`` seconds, reports a publish running (a publish
+outlives the request that asked for it: api/logstate.py keeps its outcome).
 """
 
 import datetime as dt
 import functools
+import itertools
 import logging
 import os
 import socket
 import uuid
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api.db import Database
-from api.models import LogAction, utcnow
+from api.models import Instance, LogAction, LogRecord, utcnow
 from logsvc.exceptions import Conflict
 
 LOG = logging.getLogger(__name__)
 PUBLISH = "publish"
 
 
-def claim(db: Database, instance_id: str, name: str, action: str, ttl: float) -> str:
-    """Claim the log for `action` (committed at once); Conflict when it is taken."""
+def claim(
+    db: Database, instance_id: str, name: str, action: str, ttl: float, join: bool = False
+) -> str | None:
+    """Claim the log for `action` (committed at once); Conflict when it is taken.
+
+    With `join`, a log that a live claim for the same action holds is no
+    conflict: None (nothing claimed; the caller joins the running action).
+    """
     token = str(uuid.uuid4())
     with db.sessions() as session:
         if _insert(session, instance_id, name, action, ttl, token):
@@ -50,6 +61,8 @@ def claim(db: Database, instance_id: str, name: str, action: str, ttl: float) ->
             if _insert(session, instance_id, name, action, ttl, token):
                 return token
             running = session.get(LogAction, (instance_id, name))
+        if join and running is not None and running.action == action:
+            return None
         what = (
             f"a {running.action} started at {running.started_at:%H:%M:%S} UTC"
             if running
@@ -64,32 +77,53 @@ def claim(db: Database, instance_id: str, name: str, action: str, ttl: float) ->
 def _insert(
     session: Session, instance_id: str, name: str, action: str, ttl: float, token: str
 ) -> bool:
-    """Insert the claim (after removing an expired one); False when the log is taken."""
-    now = utcnow()
-    session.execute(
-        delete(LogAction).where(
-            LogAction.instance_id == instance_id,
-            LogAction.name == name,
-            LogAction.expires_at < now,
+    """Insert the claim (after removing an expired one); False when the log is taken.
+
+    Racers on InnoDB can deadlock (the delete's range lock, then the insert):
+    the database rolled the loser back, which tries again.
+    """
+    for attempt in itertools.count(1):
+        now = utcnow()
+        session.execute(
+            delete(LogAction).where(
+                LogAction.instance_id == instance_id,
+                LogAction.name == name,
+                LogAction.expires_at < now,
+            )
         )
-    )
-    session.add(
-        LogAction(
-            instance_id=instance_id,
-            name=name,
-            action=action,
-            claim=token,
-            started_at=now,
-            expires_at=now + dt.timedelta(seconds=ttl),
-            holder=holder(),
+        session.add(
+            LogAction(
+                instance_id=instance_id,
+                name=name,
+                action=action,
+                claim=token,
+                started_at=now,
+                expires_at=now + dt.timedelta(seconds=ttl),
+                holder=holder(),
+            )
         )
-    )
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        return False
-    return True
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            return False
+        except OperationalError as exc:
+            session.rollback()
+            if not _deadlock(exc) or attempt == _DEADLOCK_TRIES:
+                raise
+            continue
+        return True
+
+
+#: Tries of a claim that the database refuses as a deadlock's victim.
+_DEADLOCK_TRIES = 5
+
+
+def _deadlock(exc: OperationalError) -> bool:
+    """Whether the database chose this transaction as a deadlock's victim."""
+    orig = exc.orig
+    code = orig.args[0] if orig is not None and orig.args else None
+    return code == 1213 or getattr(orig, "sqlstate", None) == "40P01"  # MySQL, PostgreSQL
 
 
 def release(db: Database, instance_id: str, name: str, token: str) -> None:
@@ -105,13 +139,17 @@ def release(db: Database, instance_id: str, name: str, token: str) -> None:
         session.commit()
 
 
-def publishing(session: Session, instance_id: str) -> bool:
+def publishing(session: Session, instance_id: str, silence: float) -> bool:
     """Whether a publish runs on one of the instance's logs now."""
-    return instance_id in publishing_among(session, [instance_id])
+    return instance_id in publishing_among(session, [instance_id], silence)
 
 
-def publishing_among(session: Session, instance_ids: list[str]) -> set[str]:
-    """Which of the instances have a publish running now: one query for a listing."""
+def publishing_among(session: Session, instance_ids: list[str], silence: float) -> set[str]:
+    """Which of the instances have a publish running now: two queries for a listing.
+
+    A publish claim held by a live process, or a publish the agent reported
+    running when it was last heard from, at most `silence` seconds ago.
+    """
     if not instance_ids:
         return set()
     query = select(LogAction.instance_id, LogAction.holder).where(
@@ -119,7 +157,18 @@ def publishing_among(session: Session, instance_ids: list[str]) -> set[str]:
         LogAction.action == PUBLISH,
         LogAction.expires_at >= utcnow(),
     )
-    return {iid for iid, who in session.execute(query) if not holder_gone(who)}
+    busy = {iid for iid, who in session.execute(query) if not holder_gone(who)}
+    reported = (
+        select(LogRecord.instance_id)
+        .join(Instance, Instance.id == LogRecord.instance_id)
+        .where(
+            LogRecord.instance_id.in_(instance_ids),
+            LogRecord.publish_state == "running",
+            Instance.last_seen >= utcnow() - dt.timedelta(seconds=silence),
+        )
+        .distinct()
+    )
+    return busy | set(session.scalars(reported))
 
 
 def listing(session: Session) -> list[LogAction]:

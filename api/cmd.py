@@ -12,7 +12,8 @@ from api import conf as api_conf
 from api import migrate
 from api.db import Database
 from api.server import ApiServer
-from logsvc import configcheck, logescape
+from logsvc import bus, configcheck, logescape
+from logsvc.conf import messaging
 from logsvc.exceptions import ConfigError
 
 LOG = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
     api_conf.register_opts(conf)
     oslo_logging.register_options(conf)
     configcheck.parse(conf, argv, PROG)
+    messaging.register_if_named(conf)
 
 
 def _loopback(host: str) -> bool:
@@ -46,6 +48,12 @@ def check(conf: cfg.ConfigOpts) -> None:
             f"on loopback, not on {conf.api.bind_host} (set [api] allow_insecure_noauth "
             "to force it, never in production)"
         )
+    if conf.agent.dispatch == "rpc" and not messaging.broker_url(conf):
+        raise ConfigError("[agent] dispatch = rpc needs [DEFAULT] transport_url (the broker)")
+    if messaging.broker_url(conf):
+        absent = bus.check_broker(conf)  # a URL that cannot work: ConfigError
+        if absent:
+            LOG.error("%s = ...: %s", bus.OPTION, absent)
     database = Database.from_conf(conf)
     try:
         have, want = migrate.current(database.engine), migrate.head()

@@ -15,7 +15,9 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
     """An engine for `url`; SQLite waits for locks and uses WAL, as several workers write."""
     if url.startswith("sqlite"):
         _create_private(make_url(url).database)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(
+            url, connect_args={"timeout": 30}, pool_size=pool_size, max_overflow=pool_size
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
@@ -49,6 +51,8 @@ class Database:
     def __init__(self, url: str, pool_size: int = 10):
         self.engine = make_engine(url, pool_size)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: How many sessions can hold a connection at once (the pool and its overflow).
+        self.connections = 2 * pool_size
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts) -> "Database":

@@ -7,11 +7,14 @@ taken as a hostile server's are (``logsvc.http``): no redirect followed (it
 would carry the signed request elsewhere), one deadline for the whole call,
 at most ``MAX_ANSWER`` bytes read; any of these is AgentError (502). The
 HTTP session is the transport: tests may hand in another one to inject
-faults a real agent cannot produce on demand.
+faults a real agent cannot produce on demand. With ``rpc`` (an
+api.rpcdispatch.RpcTransport, ``[agent] dispatch = rpc``) the same signed
+request travels over the message bus instead, and its answer is read here
+alike.
 """
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import requests
@@ -32,6 +35,10 @@ from logsvc.exceptions import (
 from logsvc.logmodel import LogView
 from logsvc.signing import sign
 
+if TYPE_CHECKING:
+    from api.rpcdispatch import RpcTransport
+    from logsvc.storage.caller import CallerStorage
+
 #: Bytes of an agent's answer read at most (a listing of its logs is a few KiB).
 MAX_ANSWER = 4 * 1024 * 1024
 
@@ -48,6 +55,7 @@ class AgentClient:
         call_timeout: float,
         http: requests.Session,
         inflight: InFlight | None = None,
+        rpc: "RpcTransport | None" = None,
     ):
         self.instance_id = instance_id
         self.base_url = base_url.rstrip("/")
@@ -55,6 +63,7 @@ class AgentClient:
         self.timeout = (connect_timeout, call_timeout)
         self.http = http
         self.inflight = inflight or InFlight()
+        self.rpc = rpc
 
     def list_logs(self, admin: bool) -> list[LogView]:
         body = self._call("GET", "/v1/logs", query={"admin": _flag(admin)})
@@ -64,8 +73,27 @@ class AgentClient:
         body = self._call("GET", f"/v1/logs/{name}", query={"admin": _flag(admin)})
         return self._view(_field(body, "log", dict))
 
-    def act(self, name: str, admin: bool, flags: dict[str, bool]) -> LogView:
-        body = self._call("POST", f"/v1/logs/{name}", body={"admin": admin, **flags})
+    def act(
+        self,
+        name: str,
+        admin: bool,
+        flags: dict[str, bool],
+        wait: float | None = None,
+        storage: "CallerStorage | None" = None,
+    ) -> LogView:
+        """The log after the action; for a publish, after at most `wait` seconds.
+
+        A publish that still runs then is answered (202) with the log's state,
+        whose ``publish`` outcome says it runs (``view.publish.running``).
+        `storage`: the caller's account, where this action writes
+        (``[storage] account = project``); it travels in the signed body only.
+        """
+        request: dict[str, Any] = {"admin": admin, **flags}
+        if flags.get("publish") and wait is not None:
+            request["wait"] = wait
+        if storage is not None:
+            request["storage"] = storage.to_wire()
+        body = self._call("POST", f"/v1/logs/{name}", body=request)
         return self._view(_field(body, "log", dict))
 
     def _view(self, entry: Any) -> LogView:
@@ -84,6 +112,20 @@ class AgentClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
         where = f"the agent of instance {self.instance_id}"
+        if self.rpc is not None:
+            answer = self.rpc.send(
+                instance_id=self.instance_id,
+                secret=self.secret,
+                method=method,
+                path=path_q,
+                body=data,
+                headers=headers,
+                connect_timeout=self.timeout[0],
+                call_timeout=self.timeout[1],
+                inflight=self.inflight,
+                where=where,
+            )
+            return _answer(answer, where)
 
         def send(_seconds: float) -> requests.Response:
             return self.http.request(

@@ -6,7 +6,9 @@ instance's own secret, or ``[agent] shared_secret`` for an instance that has
 none (every agent holding that secret can then speak for such instances: see
 docs/deployment.md, "Agent secrets"). Replays are refused across every API
 worker by the database: a heartbeat's signed timestamp must be newer than
-that of the last one accepted (an atomic conditional UPDATE).
+that of the last one accepted (an atomic conditional UPDATE). One older than
+that is refused as superseded: over the bus, heartbeats handled in parallel
+can be taken out of order, and the older one says nothing the newer has not.
 
 The objects a heartbeat reports must be exactly where the layout puts that
 instance's logs, so that a heartbeat can point no user at another's objects.
@@ -16,7 +18,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from api import logstate
@@ -25,7 +27,7 @@ from api.models import Instance, utcnow
 from logsvc.exceptions import BadRequest, InstanceNotFound
 from logsvc.layout import LogLocation, valid_container_name
 from logsvc.logmodel import LogView
-from logsvc.signing import ReplayedRequest, Verifier
+from logsvc.signing import ReplayedRequest, Superseded, Verifier
 
 
 def authenticate(
@@ -72,7 +74,8 @@ def record(session: Session, instance: Instance, stamp: float, body: dict[str, A
     ).rowcount
     if not accepted:
         session.rollback()
-        raise ReplayedRequest()
+        last = session.scalar(select(Instance.heartbeat_stamp).where(Instance.id == instance.id))
+        raise Superseded() if last is not None and last > stamp else ReplayedRequest()
     session.commit()
     if logs is not None:
         session.refresh(instance)

@@ -13,7 +13,7 @@ from oslo_policy.policy import Enforcer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api import claims, policies
+from api import policies
 from api.auth import Caller
 from api.bodies import string
 from api.models import TASK_LOGGING, Instance, LogAction, LogRecord, utcnow
@@ -54,13 +54,12 @@ def visible(
     ]
 
 
-def task_state(session: Session, instance: Instance, busy: set[str] | None = None) -> str:
+def task_state(instance: Instance, busy: set[str]) -> str:
     """LOGGING while a publish runs on one of its logs; the stored state otherwise.
 
-    `busy`: the instances of a listing that publish (claims.publishing_among).
+    `busy`: the instances that publish (claims.publishing_among).
     """
-    logging = instance.id in busy if busy is not None else claims.publishing(session, instance.id)
-    return TASK_LOGGING if logging else instance.task_state
+    return TASK_LOGGING if instance.id in busy else instance.task_state
 
 
 def register(
@@ -124,16 +123,14 @@ def iso(value: dt.datetime | None) -> str | None:
     return None if value is None else value.replace(microsecond=0).isoformat() + "Z"
 
 
-def view(
-    session: Session, instance: Instance, admin: bool, busy: set[str] | None = None
-) -> dict[str, Any]:
+def view(instance: Instance, admin: bool, busy: set[str]) -> dict[str, Any]:
     """The instance as ``/v1/instance`` shows it (the agent's address to admins only)."""
     body = {
         "id": instance.id,
         "name": instance.name,
         "tenant_id": instance.tenant_id,
         "datastore": instance.datastore,
-        "task_state": task_state(session, instance, busy),
+        "task_state": task_state(instance, busy),
         "agent_version": instance.agent_version,
         "last_heartbeat": iso(instance.last_heartbeat),
         "last_seen": iso(instance.last_seen),
@@ -146,15 +143,13 @@ def view(
     return body
 
 
-def trove_view(
-    session: Session, instance: Instance, base_url: str, busy: set[str] | None = None
-) -> dict[str, Any]:
+def trove_view(instance: Instance, base_url: str, busy: set[str]) -> dict[str, Any]:
     """The instance as Trove's API shows it, with what python-troveclient reads."""
     href = f"{base_url}/instances/{instance.id}"
     return {
         "id": instance.id,
         "name": instance.name,
-        "status": task_state(session, instance, busy),
+        "status": task_state(instance, busy),
         "tenant_id": instance.tenant_id,
         "datastore": {"type": instance.datastore, "version": ""},
         "created": iso(instance.created_at),

@@ -9,22 +9,38 @@ the agent was last seen and why it was not reached now. With
 ``log_list_max_age = 0`` every list asks the agent.
 
 Actions (enable, disable, publish, discard) always go to the agent, one at a
-time per log (api.claims: a second one is refused with 409), and store the
-log's new state. A body with only a name (show) asks the agent too, and
+time per log (api.claims: a second one is refused with 409, but a publish
+asked while a publish runs joins it), and store the log's new state. A
+publish is answered within ``[api] publish_wait`` seconds: 200 and the log
+when it ended in that time, else 202 and the log's current state, whose
+``publish`` outcome says it runs; the agent reports the end in its answers
+and heartbeats. A body with only a name (show) asks the agent too, and
 answers the log's last known state, marked stale as a list is, when the
 agent cannot be reached (so that log-tail and log-save, which read the
 object store, still find the log's objects).
 """
 
+import contextlib
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from api import claims, instances, logstate, policies
+from api import callerstore, claims, instances, logstate, policies
 from api.auth import Caller
 from api.dispatch import AgentClient
 from api.models import Instance, utcnow
-from logsvc.exceptions import AgentTimeout, AgentUnreachable, ConfigError
+from logsvc.exceptions import (
+    AgentTimeout,
+    AgentUnreachable,
+    ConfigError,
+    DatastoreError,
+    LogFileMissing,
+    LogFileUnreadable,
+    StateError,
+    StorageError,
+)
 from logsvc.logmodel import LogView
 
 if TYPE_CHECKING:
@@ -35,6 +51,8 @@ _RULES = {
     "disable": policies.LOG_DISABLE,
     "publish": policies.LOG_PUBLISH,
     "discard": policies.LOG_DISCARD,
+    # Switching continuous publishing is switching the log: the enable rule.
+    "follow": policies.LOG_ENABLE,
 }
 
 
@@ -53,6 +71,7 @@ def agent_for(state: "ApiState", instance: Instance) -> AgentClient:
         state.conf.agent.call_timeout,
         state.http,
         state.inflight,
+        rpc=state.rpc,
     )
 
 
@@ -65,6 +84,13 @@ def list_logs(
     admin = policies.allowed(state.enforcer, caller, policies.LOG_UNEXPOSED, instance.tenant_id)
     rows = logstate.known(session, instance.id)
     max_age = state.conf.api.log_list_max_age
+    silence = state.conf.api.agent_silence_warning
+
+    def stored() -> list[dict[str, Any]]:
+        return [
+            logstate.settled(v, instance, silence).to_dict() for v in logstate.visible(rows, admin)
+        ]
+
     if (
         rows
         and max_age > 0
@@ -72,15 +98,13 @@ def list_logs(
         and (utcnow() - instance.logs_updated_at).total_seconds() <= max_age
         and (admin or all(r.exposed is not None for r in rows))
     ):
-        return {"logs": [v.to_dict() for v in logstate.visible(rows, admin)]}
+        return {"logs": stored()}
     try:
         views = agent_for(state, instance).list_logs(admin)
     except (AgentUnreachable, AgentTimeout) as exc:
         if not rows:
             raise
-        return {"logs": [v.to_dict() for v in logstate.visible(rows, admin)]} | _stale(
-            instance, exc
-        )
+        return {"logs": stored()} | _stale(instance, exc)
     logstate.record(session, instance, views, complete=admin, exposed_listing=not admin)
     return {"logs": [v.to_dict() for v in views]}
 
@@ -90,8 +114,13 @@ def _stale(instance: Instance, exc: AgentUnreachable | AgentTimeout) -> dict[str
     return {"stale": True, "last_seen": instances.iso(instance.last_seen), "reason": exc.message}
 
 
-def _show(
-    session: Session, instance: Instance, agent: AgentClient, name: str, admin: bool
+def show_log(
+    session: Session,
+    instance: Instance,
+    agent: AgentClient,
+    name: str,
+    admin: bool,
+    silence: float,
 ) -> tuple[LogView, dict[str, Any]]:
     """The log from its agent, or its last known state when the agent is out of reach."""
     try:
@@ -101,7 +130,12 @@ def _show(
         views = logstate.visible(known, admin)
         if not views:
             raise
-        return views[0], _stale(instance, exc)
+        return logstate.settled(views[0], instance, silence), _stale(instance, exc)
+
+
+# The errors a publish ends with, as the agent answers them (not those of
+# reaching the agent, nor a refusal to start: the publish may run on then).
+PUBLISH_ENDED = (StorageError, LogFileMissing, LogFileUnreadable, StateError, DatastoreError)
 
 
 def post_log(
@@ -111,26 +145,51 @@ def post_log(
     instance_id: str,
     name: str,
     flags: dict[str, bool],
-) -> dict[str, Any]:
-    """Show (no flag) or act on one log; ``{"log": {...}}``."""
+    headers: Mapping[str, str] | None = None,
+) -> tuple[dict[str, Any], int]:
+    """Show (no flag) or act on one log: ``{"log": {...}}`` and the HTTP status.
+
+    202 for a publish that still runs after ``[api] publish_wait`` seconds.
+    `headers`: the request's, where ``[storage] account = project`` finds the
+    caller's token and catalog for a publish or a discard.
+    """
     instance = instances.find(session, state.enforcer, caller, instance_id)
     for flag in flags or ("show",):
         rule = _RULES.get(flag, policies.LOG_SHOW)
         policies.authorize(state.enforcer, caller, rule, instance.tenant_id)
+    callerstore.check_follow(state.conf, flags)
+    storage = None
+    if callerstore.per_project(state.conf) and (flags.get("publish") or flags.get("discard")):
+        storage = callerstore.for_request(
+            state.conf, headers or {}, caller.project_id, instance.tenant_id
+        )
     admin = policies.allowed(state.enforcer, caller, policies.LOG_UNEXPOSED, instance.tenant_id)
     agent = agent_for(state, instance)
+    publish = bool(flags.get("publish"))
     if not flags:
-        view, stale = _show(session, instance, agent, name, admin)
+        silence = state.conf.api.agent_silence_warning
+        view, stale = show_log(session, instance, agent, name, admin, silence)
         if stale:
-            return {"log": view.to_dict()} | stale
+            return {"log": view.to_dict()} | stale, 200
     else:
-        action = claims.PUBLISH if flags.get("publish") else "+".join(sorted(flags))
+        action = claims.PUBLISH if publish else "+".join(sorted(flags))
+        if "follow" in flags and not flags["follow"] and len(flags) == 1:
+            action = "nofollow"
         ttl = state.conf.agent.connect_timeout + state.conf.agent.call_timeout + 60
-        token = claims.claim(state.db, instance.id, name, action, ttl)
+        # A publish while a publish request waits joins it: the agent runs one.
+        token = claims.claim(state.db, instance.id, name, action, ttl, join=publish)
         try:
-            view = agent.act(name, admin, flags)
+            wait = state.conf.api.publish_wait if publish else None
+            view = agent.act(name, admin, flags, wait, storage=storage)
+        except PUBLISH_ENDED as exc:
+            if publish:  # the agent's answer: the publish it may have reported running ended
+                with contextlib.suppress(SQLAlchemyError):  # the agent's error comes first
+                    logstate.publish_failed(session, instance.id, name, exc.message)
+            raise
         finally:
-            claims.release(state.db, instance.id, name, token)
+            if token is not None:
+                claims.release(state.db, instance.id, name, token)
     # A non-admin reached it: it is exposed. An admin's request says nothing.
     logstate.record(session, instance, [view], complete=False, exposed=None if admin else True)
-    return {"log": view.to_dict()}
+    running = publish and view.publish is not None and view.publish.running
+    return {"log": view.to_dict()}, 202 if running else 200

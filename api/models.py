@@ -8,6 +8,7 @@ hold those alike.
 import datetime as dt
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Double, ForeignKey, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 TASK_ACTIVE = "ACTIVE"
@@ -75,7 +76,16 @@ class LogRecord(Base):
     # Whether a non-admin may see the log, as the agent last said; None: not known
     # yet (heartbeats carry every log, not which are exposed).
     exposed: Mapped[bool | None] = mapped_column(Boolean)
+    # Published continuously (docs/follow.md), as the agent last said.
+    follow: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The log's last publish as the agent reported it (logsvc.logmodel.PublishOutcome);
+    # all None until one is reported. Times as the agent wrote them (ISO 8601 UTC).
+    publish_id: Mapped[str | None] = mapped_column(String(64))
+    publish_state: Mapped[str | None] = mapped_column(String(16))
+    publish_started_at: Mapped[str | None] = mapped_column(String(40))
+    publish_ended_at: Mapped[str | None] = mapped_column(String(40))
+    publish_error: Mapped[str | None] = mapped_column(String(1024))
 
 
 class LogAction(Base):
@@ -108,3 +118,26 @@ class Token(Base):
     roles: Mapped[str] = mapped_column(Text, default="")
     description: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A signed-in session of the web console (api/console/sessions.py).
+
+    The browser holds only the session's id, in an HttpOnly cookie; the row
+    keeps its SHA-256, who signed in, and the CSRF token of its forms. The
+    credential itself is not kept: a session of an API token names the
+    token's row (revoking the token ends the session), a Keystone session
+    ends with the Keystone token's expiry at the latest.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    # The API token the session was opened with (token strategy), by its hash.
+    token_hash: Mapped[str | None] = mapped_column(String(64))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

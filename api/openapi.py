@@ -8,7 +8,7 @@ from the API is checked against this document.
 from typing import Any
 
 import logsvc
-from logsvc.logmodel import LogStatus, LogType
+from logsvc.logmodel import LogStatus, LogType, PublishState
 
 _JSON = "application/json"
 
@@ -53,7 +53,17 @@ _STALE = {
 
 _SCHEMAS: dict[str, Any] = {
     "Log": _obj(
-        ["name", "type", "status", "published", "pending", "container", "prefix", "metafile"],
+        [
+            "name",
+            "type",
+            "status",
+            "published",
+            "pending",
+            "container",
+            "prefix",
+            "metafile",
+            "publish",
+        ],
         {
             "name": _STR,
             "type": {"enum": [str(t) for t in LogType]},
@@ -63,6 +73,31 @@ _SCHEMAS: dict[str, Any] = {
             "container": _STR_OR_NULL | {"description": "null until something is published"},
             "prefix": _STR_OR_NULL | {"description": "null until something is published"},
             "metafile": _STR,
+            "publish": {
+                "description": "The log's last publish as its agent reported it; null "
+                "when none is known.",
+                "oneOf": [{"type": "null"}, _ref("PublishOutcome")],
+            },
+            "follow": {
+                "type": "boolean",
+                "description": "Published continuously (docs/follow.md); absent from "
+                "an agent of an earlier version.",
+            },
+        },
+    ),
+    "PublishOutcome": _obj(
+        ["id", "state", "started_at", "ended_at", "error"],
+        {
+            "id": _STR | {"description": "Names this publish."},
+            "state": {
+                "enum": [str(s) for s in PublishState],
+                "description": "running (the instance is LOGGING), published, failed "
+                "(error says why), or unknown: the agent said it runs and has not been "
+                "heard from for [api] agent_silence_warning seconds.",
+            },
+            "started_at": _STR | {"description": "When the agent started it (UTC)."},
+            "ended_at": _STR_OR_NULL | {"description": "When it ended; null while it runs."},
+            "error": _STR_OR_NULL | {"description": "Why it failed (the agent's words)."},
         },
     ),
     "LogList": _obj(["logs"], {"logs": {"type": "array", "items": _ref("Log")}, **_STALE}),
@@ -75,6 +110,11 @@ _SCHEMAS: dict[str, Any] = {
             "disable": _ref("Flag"),
             "publish": _ref("Flag"),
             "discard": _ref("Flag"),
+            "follow": _ref("Flag")
+            | {
+                "description": "true: publish the log continuously (a USER log is "
+                "enabled first); false: stop. Absent: unchanged."
+            },
         },
     ),
     "Flag": _FLAG,
@@ -168,6 +208,81 @@ _SCHEMAS: dict[str, Any] = {
             "links": {"type": "array"},
         },
     ),
+    "LogObjects": _obj(
+        [
+            "instance_id",
+            "log",
+            "container",
+            "prefix",
+            "size",
+            "expires_at",
+            "objects",
+            "gaps",
+            "metafile",
+        ],
+        {
+            "instance_id": _STR,
+            "log": _STR,
+            "container": _STR_OR_NULL | {"description": "null until something is published"},
+            "prefix": _STR_OR_NULL | {"description": "null until something is published"},
+            "size": _BYTES
+            | {"description": "Bytes the listed objects hold (0: nothing published)."},
+            "expires_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When every URL of this answer stops being valid "
+                "([api] temp_url_ttl from now); ask again for fresh ones.",
+            },
+            "objects": {
+                "type": "array",
+                "description": "The log's objects in log order: concatenated, the published log.",
+                "items": _obj(
+                    ["name", "generation", "offset", "size", "start", "end", "lines", "url"],
+                    {
+                        "name": _STR,
+                        "generation": _BYTES,
+                        "offset": _BYTES | {"description": "In its generation's file."},
+                        "size": _BYTES,
+                        "start": _BYTES | {"description": "First byte, in the published log."},
+                        "end": _BYTES
+                        | {"description": "Past the last byte, in the published log."},
+                        "lines": {
+                            "type": ["integer", "null"],
+                            "minimum": 0,
+                            "description": "Its line count (X-Object-Meta-Lines); null when "
+                            "not asked (line_counts=false) or unknown.",
+                        },
+                        "url": _STR
+                        | {
+                            "format": "uri",
+                            "description": "A Swift temp URL: GET (or HEAD), Range allowed.",
+                        },
+                    },
+                ),
+            },
+            "gaps": {
+                "type": "array",
+                "description": "Bytes of the log the store no longer has (expired); a "
+                "generation of null stands for whole earlier generations, `size` bytes.",
+                "items": _obj(
+                    ["generation", "start", "end", "size"],
+                    {
+                        "generation": {"type": ["integer", "null"]},
+                        "start": _BYTES,
+                        "end": _BYTES,
+                        "size": _BYTES,
+                    },
+                ),
+            },
+            "metafile": {
+                "oneOf": [
+                    {"type": "null"},
+                    _obj(["name", "url"], {"name": _STR, "url": _STR | {"format": "uri"}}),
+                ],
+                "description": "The log's metafile and its temp URL, when there is one.",
+            },
+        },
+    ),
     "Versions": _obj(
         ["versions", "version"],
         {
@@ -186,7 +301,11 @@ _SCHEMAS: dict[str, Any] = {
 _MEANINGS = {
     200: "OK",
     201: "Created",
+    202: "A publish still runs after [api] publish_wait seconds: the log's current state, "
+    "its publish.state running; show the log to follow it",
     204: "No content",
+    206: "Partial content: the one range asked for",
+    304: "Not modified: the ETag of If-None-Match is still the log's",
     400: "Malformed request: the message says what is wrong",
     401: "No credentials, or invalid ones (or a bad signature)",
     403: "Not allowed by the policy",
@@ -196,9 +315,12 @@ _MEANINGS = {
     "not allow the action (the message says which)",
     413: "Body too large",
     415: "Body not sent as application/json",
+    416: "Range not satisfiable: it starts past the end (Content-Range: bytes */SIZE)",
     500: "Internal error",
     502: "The agent answered something unusable",
     503: "The agent (or its object store, or the datastore), or the API's database, is unreachable",
+    501: "This deployment hands out no temp URLs (no Swift, no [api] temp_url_key, or the "
+    "logs are in each project's own account: [storage] account = project)",
     504: "The agent did not answer in time",
 }
 
@@ -250,11 +372,117 @@ def _log_paths(error_schema: str, params: list[dict]) -> dict[str, Any]:
         },
         "post": {
             "summary": "Show a log (only a name), or enable, disable, publish or discard it.",
+            "description": "With [storage] account = project (docs/deployment.md), a publish "
+            "or a discard writes into the Swift account of the instance's project with the "
+            "caller's Keystone token and their catalog's object-store endpoint, which travel "
+            "to the agent for that action only; follow is then refused (400), and a token "
+            "that Swift refuses during the publish fails it (503 storage_auth_error; publish "
+            "again with a fresh token to go on).",
             "operationId": f"{'trove_' if error_schema == 'TroveError' else ''}post_log",
             "requestBody": _body("LogRequest"),
             "responses": _responses(
-                {200: "LogOne"}, [*_BODY_ERRORS, *_AUTH_ERRORS, *_AGENT_ERRORS], error_schema
+                {200: "LogOne", 202: "LogOne"},
+                [*_BODY_ERRORS, *_AUTH_ERRORS, *_AGENT_ERRORS],
+                error_schema,
             ),
+        },
+    }
+
+
+_OCTETS = "application/octet-stream"
+
+
+def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "schema": schema or _STR}
+
+
+_DATA_HEADERS = {
+    "X-Log-Size": _header(
+        "Bytes of the log the object store holds: the length of the whole answer, which "
+        "ranges count in (the total of Content-Range).",
+        {"type": "integer", "minimum": 0},
+    ),
+    "X-Log-Published": _header(
+        "Bytes of the log as published: those held and those gone (X-Log-Missing-Ranges).",
+        {"type": "integer", "minimum": 0},
+    ),
+    "X-Log-Missing-Ranges": _header(
+        "Present when bytes of the log are gone (objects expired or deleted): the ranges "
+        "of the log as published (0 to X-Log-Published) that the answer does not hold, "
+        "first-last inclusive, comma-separated: 0-999999,2000000-2999999. Whole earlier "
+        "generations that are gone come first. The answer holds the other bytes, in order, "
+        "and nothing in their place."
+    ),
+    "X-Log-Runs": _header(
+        "Where each generation's bytes lie in the answer, so that a follower keeps its place "
+        "across rotations, discards and expiry: the runs of held bytes that are one "
+        "generation's file without a hole, comma-separated, each "
+        "GENERATION:OFFSET+LENGTH@POSITION (bytes OFFSET on of that generation's file, at "
+        "POSITION of the whole answer): 7:0+1200@0,8:0+19@1200. Absent: nothing held. "
+        "docs/follow.md."
+    ),
+    "ETag": _header(
+        "A strong validator of the answer: the same objects with the same bytes (and the "
+        "same lines asked) give the same ETag. For If-None-Match and If-Range."
+    ),
+    "Last-Modified": _header("When the newest object was written (absent: nothing published)."),
+    "Accept-Ranges": _header("bytes; none for an answer of lines."),
+}
+
+
+def _data_path(error_schema: str, params: list[dict]) -> dict[str, Any]:
+    trove = "trove_" if error_schema == "TroveError" else ""
+    octets = {_OCTETS: {"schema": {"type": "string", "format": "binary"}}}
+    range_header = _header("bytes START-END/SIZE: where the bytes of a 206 lie.")
+    responses = _responses({}, [400, 401, 403, 404, 405, 416, 500, 502, 503, 504], error_schema)
+    responses["416"]["headers"] = {
+        "Content-Range": _header("bytes */SIZE: the length of the whole answer."),
+        **{k: v for k, v in _DATA_HEADERS.items() if k.startswith("X-Log-") or k == "ETag"},
+    }
+    return {
+        "parameters": [*params, _param("log_name", "The log's name.")],
+        "get": {
+            "summary": "The log's published bytes, a range of them, or its last lines.",
+            "description": "The bytes of the log that the object store holds, in log order, "
+            "byte for byte, streamed (the API reads the store the agents publish into). "
+            "A log with nothing published answers 200 with an empty body and X-Log-Size 0. "
+            "Range: one range of bytes (bytes=START-END, bytes=START-, bytes=-N) answers 206 "
+            "with Content-Range; one that starts past the end, 416 with Content-Range: "
+            "bytes */SIZE; several ranges, or a unit other than bytes, are ignored and the "
+            "whole log is answered (200); a bytes range that is not one is 400. If-Range "
+            "(an ETag or the Last-Modified date) that no longer matches answers the whole "
+            "log. lines: as log-tail --lines (0 everything; negative -K: from past line K); "
+            "reads only the objects that hold them; a Range is then ignored. An object "
+            "that expires while it is being streamed cuts the answer short of its "
+            "Content-Length: ask again. Policy: logsvc:log:read (owner or admin), and "
+            "logsvc:log:see_unexposed for a log the agent does not expose (404 otherwise).",
+            "operationId": f"{trove}read_log",
+            "parameters": [
+                {
+                    "name": "lines",
+                    "in": "query",
+                    "required": False,
+                    "description": "The last N lines (0: all; negative -K: from past line K).",
+                    "schema": {"type": "integer"},
+                },
+                _param("Range", "bytes=START-END, bytes=START- or bytes=-N.", "header"),
+                _param("If-Range", "An ETag or a Last-Modified date.", "header"),
+                _param("If-None-Match", "ETags: 304 when the log's is among them.", "header"),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The whole log (or its lines)",
+                    "headers": {**_DATA_HEADERS},
+                    "content": octets,
+                },
+                "206": {
+                    "description": _MEANINGS[206],
+                    "headers": {**_DATA_HEADERS, "Content-Range": range_header},
+                    "content": octets,
+                },
+                "304": {"description": _MEANINGS[304], "headers": {**_DATA_HEADERS}},
+                **responses,
+            },
         },
     }
 
@@ -268,7 +496,8 @@ def document() -> dict[str, Any]:
             "title": "logsvc API",
             "version": logsvc.__version__,
             "description": "Guest logs of database instances: list, show, enable, disable, "
-            "publish and discard them (Trove's guest-log API, and Trove-compatible routes).",
+            "publish, discard and read them (Trove's guest-log API, and Trove-compatible "
+            "routes).",
         },
         "components": {
             "schemas": _SCHEMAS,
@@ -347,6 +576,31 @@ def document() -> dict[str, Any]:
                 },
             },
             "/v1/instance/{instance_id}/log": _log_paths("Error", [_INSTANCE_ID]),
+            "/v1/instance/{instance_id}/log/{log_name}/data": _data_path("Error", [_INSTANCE_ID]),
+            "/v1/instance/{instance_id}/log/{log_name}/objects": {
+                "parameters": [_INSTANCE_ID, _param("log_name", "The log's name.")],
+                "get": {
+                    "summary": "The log's objects, each with its byte range, its line count "
+                    "and a Swift temp URL valid for [api] temp_url_ttl seconds: read them "
+                    "straight from Swift. Policy logsvc:log:read (owner or admin); a log "
+                    "the agent does not expose is for admins only (404 to others). A log "
+                    "with nothing published answers 200 with no objects and size 0.",
+                    "operationId": "log_objects",
+                    "parameters": [
+                        {
+                            "name": "line_counts",
+                            "in": "query",
+                            "required": False,
+                            "description": "false: leave `lines` null and spare Swift one "
+                            "HEAD per object (a save needs no line counts). Default true.",
+                            "schema": _FLAG,
+                        }
+                    ],
+                    "responses": _responses(
+                        {200: "LogObjects"}, [400, *_AUTH_ERRORS, 500, 501, 502, 503, 504], "Error"
+                    ),
+                },
+            },
             "/v1.0/{tenant_id}/instances": {
                 "parameters": [_TENANT_ID],
                 "get": {
@@ -366,6 +620,9 @@ def document() -> dict[str, Any]:
                 },
             },
             "/v1.0/{tenant_id}/instances/{instance_id}/log": _log_paths(
+                "TroveError", [_TENANT_ID, _INSTANCE_ID]
+            ),
+            "/v1.0/{tenant_id}/instances/{instance_id}/log/{log_name}/data": _data_path(
                 "TroveError", [_TENANT_ID, _INSTANCE_ID]
             ),
         },

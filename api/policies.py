@@ -1,6 +1,7 @@
 """Who may do what: oslo.policy rules with defaults in code.
 
-Every log action is for the instance's owner (its project) or an admin;
+Every log action, and reading a log through the API, is for the instance's
+owner (its project) or an admin;
 registering instances is for admins; only admins see logs the agent does not
 expose (the API asks the agent as an admin only for callers this allows).
 Operators override any rule in a policy.yaml (``[oslo_policy] policy_file``);
@@ -26,6 +27,7 @@ LOG_ENABLE = "logsvc:log:enable"
 LOG_DISABLE = "logsvc:log:disable"
 LOG_PUBLISH = "logsvc:log:publish"
 LOG_DISCARD = "logsvc:log:discard"
+LOG_READ = "logsvc:log:read"
 LOG_UNEXPOSED = "logsvc:log:see_unexposed"
 INSTANCE_SHOW = "logsvc:instance:show"
 INSTANCE_LIST_ALL = "logsvc:instance:list_all_projects"
@@ -63,10 +65,29 @@ _RULES = [
     _log_rule(LOG_PUBLISH, "POST", _LOG, "Publish a log into the object store."),
     _log_rule(LOG_DISCARD, "POST", _LOG, "Discard what was published of a log."),
     policy.DocumentedRuleDefault(
+        name=LOG_READ,
+        check_str=ADMIN_OR_OWNER,
+        description="Read a log's published bytes through the API (the read route), or its "
+        "objects as Swift temp URLs; a log the agent does not expose also needs "
+        "logsvc:log:see_unexposed.",
+        operations=[
+            {"method": "GET", "path": _LOG + "/{log_name}/data"},
+            {"method": "GET", "path": _LOG + "/{log_name}/objects"},
+            {
+                "method": "GET",
+                "path": "/v1.0/{tenant_id}/instances/{instance_id}/log/{log_name}/data",
+            },
+        ],
+    ),
+    policy.DocumentedRuleDefault(
         name=LOG_UNEXPOSED,
         check_str=ADMIN,
         description="See and act on logs that the agent's guest_log_exposed_logs does not expose.",
-        operations=[{"method": "GET", "path": _LOG}, {"method": "POST", "path": _LOG}],
+        operations=[
+            {"method": "GET", "path": _LOG},
+            {"method": "POST", "path": _LOG},
+            {"method": "GET", "path": _LOG + "/{log_name}/data"},
+        ],
     ),
     policy.DocumentedRuleDefault(
         name=INSTANCE_SHOW,

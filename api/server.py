@@ -2,7 +2,8 @@
 
 Start-up, in order: the master parses the configuration, checks the schema
 and binds; ready (``when_ready``), it arms its Guru Meditation Report and
-starts the status report's process. Each worker, after the fork, logs its
+starts the status report's process (and, with a message bus, the heartbeats'
+consumer: api/busd.py). Each worker, after the fork, logs its
 start (``post_fork``) and then loads its own application, database engine
 and HTTP sessions, and arms its report and OSProfiler
 (``load``: api.instrument.instrument_worker), so that nothing of the kind
@@ -27,6 +28,7 @@ from api import statusd
 from api.app import create_app
 from api.instrument import instrument_master, instrument_worker
 from logsvc import logescape
+from logsvc.conf.messaging import broker_url
 from logsvc.exceptions import BadRequest, LogsvcError
 from logsvc.httperrors import error_body
 from logsvc.readdeadline import DeadlineSocket, ReadDeadline
@@ -151,6 +153,7 @@ class ApiServer(BaseApplication):
         self.conf = conf
         self.wrap = wrap
         self.status: subprocess.Popen | None = None
+        self.bus: subprocess.Popen | None = None
         super().__init__()
 
     def load_config(self) -> None:
@@ -173,7 +176,7 @@ class ApiServer(BaseApplication):
             "errorlog": "-",
             "when_ready": self._when_ready,
             "post_fork": lambda _server, worker: post_fork(self.conf, worker.pid),
-            "on_exit": lambda _server: self._stop_status(),
+            "on_exit": lambda _server: self._stop_children(),
         }
         # gunicorn 27's control socket sits at one path per user: two APIs on a
         # machine would fight over it, and logsvc does not use it.
@@ -184,17 +187,25 @@ class ApiServer(BaseApplication):
 
     def _when_ready(self, arbiter) -> None:
         """In the master, listening, before the first fork: its report, and the status
-        report's process (api/statusd.py; one port for all)."""
+        report's process (api/statusd.py; one port for all), and with a message bus
+        the consumer of the agents' heartbeats (api/busd.py)."""
         instrument_master(self.conf, arbiter)
         self.status = statusd.spawn(self.conf, arbiter.pid)
+        if broker_url(self.conf):
+            from api import busd  # oslo.messaging: only with a broker
 
-    def _stop_status(self) -> None:
-        if self.status is not None and self.status.poll() is None:
-            self.status.terminate()
-            try:
-                self.status.wait(10)
-            except subprocess.TimeoutExpired:
-                self.status.kill()
+            self.bus = busd.spawn(self.conf, arbiter.pid)
+
+    def _stop_children(self) -> None:
+        for child in (self.status, self.bus):
+            if child is not None and child.poll() is None:
+                child.terminate()
+        for child in (self.status, self.bus):
+            if child is not None:
+                try:
+                    child.wait(10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
 
     def load(self) -> WsgiApp:
         app = create_app(self.conf)

@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     service.start()
-    stop.wait()
+    while not stop.wait(1.0):  # wakes to run a signal's handler (see the agent's wait)
+        pass
     service.stop()
     return 0
 

@@ -102,7 +102,6 @@ def main() -> int:
                     "threads": args.threads,
                     "log_list_max_age": 60,
                 },
-                "DEFAULT": {"log_file": None, "use_stderr": False},
             },
             checked=False,
         )

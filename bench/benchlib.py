@@ -4,6 +4,7 @@ Imported by the scripts in bench/ (run as ``python bench/<name>.py``, which
 puts this directory on the import path).
 """
 
+import contextlib
 import random
 import time
 from pathlib import Path
@@ -116,3 +117,25 @@ def start_swift(work: Path):
     swift = DevSwift(str(work), tied=False).start()
     print(f"swift: started in {work} ({time.monotonic() - started:.1f} s)")
     return swift, False
+
+
+@contextlib.contextmanager
+def bench_broker(prefix: str):
+    """A Broker (tests/broker.py) on a virtual host of its own, deleted afterwards (rabbitmqctl)."""
+    import subprocess
+    import uuid
+
+    from tests.broker import Broker
+
+    vhost = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    ctl = ["rabbitmqctl", "-q"]
+    subprocess.run([*ctl, "add_vhost", vhost], check=True, capture_output=True)
+    try:
+        subprocess.run(
+            [*ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+        )
+        yield Broker(vhost, "logsvc-bench")
+    finally:
+        subprocess.run([*ctl, "delete_vhost", vhost], capture_output=True)

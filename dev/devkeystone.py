@@ -7,7 +7,8 @@ same machine finds it ready. Beside it, made once with ``keystone-manage``
 (``db_sync``, ``fernet_setup``, ``credential_setup``, ``bootstrap``), a
 template: the SQLite database and the key repositories. Each `DevKeystone`
 starts from a copy of the template, serves keystone's WSGI application with
-the standard library's wsgiref (threaded) on a free port, points the catalog's
+the standard library's wsgiref (threaded, one request at a time: SQLite
+takes one writer) on a free port, points the catalog's
 identity endpoints at that port and adds what the tests use: a ``service``
 user for keystonemiddleware, and users with the member role in projects of
 their own. It is one process, stopped by its pid.
@@ -60,7 +61,7 @@ if sys.argv[3] != "0":
 conf, port = sys.argv[1], int(sys.argv[2])
 sys.argv = sys.argv[:1]
 os.environ["OS_KEYSTONE_CONFIG_FILES"] = conf
-import socketserver
+import socketserver, threading
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from keystone.server import wsgi
 
@@ -71,8 +72,16 @@ class Handler(WSGIRequestHandler):
     def log_message(self, *args):
         pass
 
-make_server("127.0.0.1", port, wsgi.initialize_public_application(), Server, Handler
-            ).serve_forever()
+# SQLite takes one writer, and a token request writes (the user's
+# last_active_at): two at once and one fails "database is locked" (500).
+# Requests run one at a time; connections still open in parallel.
+app, one_at_a_time = wsgi.initialize_public_application(), threading.Lock()
+
+def serialized(environ, start_response):
+    with one_at_a_time:
+        return list(app(environ, start_response))
+
+make_server("127.0.0.1", port, serialized, Server, Handler).serve_forever()
 """
 
 

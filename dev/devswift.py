@@ -33,6 +33,10 @@ What it takes to run Swift this way, each found by a failure:
   (possible because the proxy is one process) instead of memcached.
 - The data directory needs user extended attributes (ext4, xfs; tmpfs from
   Linux 6.6 on).
+- The ``tempurl`` middleware sits before the auth filters (it answers for
+  the signed URLs itself, and leaves the rest to them); each tempauth account
+  gets its own ``X-Account-Meta-Temp-URL-Key`` at start (``temp_url_keys``),
+  as an operator sets it with ``swift post -m Temp-URL-Key:...``.
 """
 
 import argparse
@@ -114,6 +118,8 @@ class DevSwift:
     pids: dict[str, int] = field(default_factory=dict)
     #: keystonemiddleware auth_token options: Keystone tokens accepted too.
     keystone: dict[str, str] | None = None
+    #: Each tempauth account's temp-URL key (its X-Account-Meta-Temp-URL-Key).
+    temp_url_keys: dict[str, str] = field(default_factory=dict)
 
     def credentials(self, account: str = "test") -> dict[str, str]:
         user, key = ACCOUNTS[account]
@@ -153,19 +159,67 @@ class DevSwift:
         self.auth_url = f"{self.proxy_url}/auth/v1.0"
         for name in _SERVERS:
             self._spawn(name)
-        (work / "devswift.json").write_text(self.to_json())
         try:
             self._wait_ready(timeout)
+            self._set_temp_url_keys()
         except BaseException:
             self.stop()
             raise
+        (work / "devswift.json").write_text(self.to_json())
         return self
 
-    def _spawn(self, name: str) -> None:
+    def _set_temp_url_keys(self) -> None:
+        """A temp-URL key on each tempauth account, as its owner sets it."""
+        for account, (user, key) in ACCOUNTS.items():
+            auth = requests.get(
+                self.auth_url,
+                headers={"X-Auth-User": f"{account}:{user}", "X-Auth-Key": key},
+                timeout=10,
+            )
+            auth.raise_for_status()
+            temp_key = self.temp_url_keys.setdefault(account, secrets.token_urlsafe(24))
+            resp = requests.post(
+                self.storage_url(account),
+                headers={
+                    "X-Auth-Token": auth.headers["X-Auth-Token"],
+                    "X-Account-Meta-Temp-URL-Key": temp_key,
+                },
+                timeout=10,
+            )
+            if resp.status_code not in (200, 204):
+                raise SwiftUnavailable(
+                    f"setting the temp-URL key of account {account}: {resp.status_code}"
+                )
+
+    def add_proxy(self, name: str, authtoken: dict[str, str]) -> str:
+        """One more proxy server on the same rings and data, its URL; stopped with the rest.
+
+        `authtoken`: options added to its keystonemiddleware filter, say
+        ``{"token_cache_time": "-1"}``: every request's Keystone token is then
+        validated anew, so a revocation shows at once (the main proxy caches
+        a validated token for five minutes, as a deployment's proxies do).
+        """
+        if not self.keystone:
+            raise SwiftUnavailable("add_proxy: this Swift does not validate Keystone tokens")
+        etc = Path(self.workdir) / "etc"
+        port = free_port()
+        text = (etc / "proxy-server.conf").read_text()
+        text = text.replace(f"bind_port = {self.ports['proxy']}\n", f"bind_port = {port}\n", 1)
+        extra = "".join(f"{k} = {v}\n" for k, v in authtoken.items())
+        text = text.replace("[filter:authtoken]\n", f"[filter:authtoken]\n{extra}", 1)
+        conf = f"proxy-server-{name}.conf"
+        (etc / conf).write_text(text)
+        self.ports[name] = port
+        self._spawn(name, ("swift.proxy.server", conf))
+        (Path(self.workdir) / "devswift.json").write_text(self.to_json())
+        self._wait_ready(30.0)
+        return f"http://127.0.0.1:{port}"
+
+    def _spawn(self, name: str, server: tuple[str, str] | None = None) -> None:
         """Start one of the processes, its output into log/<name>.log."""
         work = Path(self.workdir)
         etc = work / "etc"
-        module, conf, _ = _SERVERS[name]
+        module, conf = server or _SERVERS[name][:2]
         parent = str(os.getpid()) if self.tied and sys.platform == "linux" else "0"
         with open(work / "log" / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(
@@ -329,7 +383,7 @@ def _write_configs(
     (etc / "proxy-server.conf").write_text(
         common.replace("[DEFAULT]\n", f"[DEFAULT]\nbind_port = {ports['proxy']}\n")
         + "\n[pipeline:main]\npipeline = catch_errors gatekeeper healthcheck proxy-logging "
-        f"cache listing_formats {auth} copy proxy-logging proxy-server\n\n"
+        f"cache listing_formats tempurl {auth} copy proxy-logging proxy-server\n\n"
         "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
         "allow_account_management = true\n\n"
         "[filter:cache]\npaste.filter_factory = dev.devswift:cache_filter_factory\n\n"
@@ -340,7 +394,8 @@ def _write_configs(
         "[filter:healthcheck]\nuse = egg:swift#healthcheck\n\n"
         "[filter:proxy-logging]\nuse = egg:swift#proxy_logging\n\n"
         "[filter:listing_formats]\nuse = egg:swift#listing_formats\n\n"
-        "[filter:copy]\nuse = egg:swift#copy\n" + keystone_filters
+        "[filter:copy]\nuse = egg:swift#copy\n\n"
+        "[filter:tempurl]\nuse = egg:swift#tempurl\n" + keystone_filters
     )
     for kind, egg, extra in (
         ("account", "account", ""),

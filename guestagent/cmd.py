@@ -21,8 +21,9 @@ from oslo_log import log as oslo_logging
 import logsvc
 from guestagent import conf as agent_conf
 from guestagent import service
-from guestagent.manager import LogManager
+from guestagent.manager import PROJECT, LogManager
 from logsvc import configcheck, logescape
+from logsvc.conf import messaging
 from logsvc.exceptions import ConfigError, LogsvcError
 from logsvc.storage import store_from_conf
 
@@ -61,6 +62,7 @@ def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
     oslo_logging.register_options(conf)
     conf.register_cli_opts(cli_opts)
     configcheck.parse(conf, argv, PROG)
+    messaging.register_if_named(conf)
     if conf.command in _LOG_COMMANDS and not conf.log:
         raise cfg.Error(f"{conf.command} needs the name of a log")
     if conf.command not in _LOG_COMMANDS and conf.log:
@@ -71,7 +73,10 @@ def parse_args(argv: list[str] | None, conf: cfg.ConfigOpts) -> None:
 
 def run_command(conf: cfg.ConfigOpts) -> dict:
     """Do the one-shot command that `conf` holds; its JSON answer."""
-    manager = LogManager.from_conf(conf, store_from_conf(conf))
+    # [storage] account = project: no store of the agent's own; a publish or a
+    # discard is then refused (only the API's actions carry a caller's token).
+    store = store_from_conf(conf) if conf.storage.account != PROJECT else None
+    manager = LogManager.from_conf(conf, store)
     if conf.command == "list":
         return {"logs": [v.to_dict() for v in manager.list_logs(admin=True)]}
     if conf.command == "show":

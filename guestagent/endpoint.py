@@ -4,8 +4,16 @@
     GET  /v1/logs[?admin=true]          {"logs": [Log, ...]}
     GET  /v1/logs/<name>[?admin=true]   {"log": Log}
     POST /v1/logs/<name>                {"admin": bool, "enable": bool, "disable": bool,
-                                         "publish": bool, "discard": bool}
-                                        -> {"log": Log}
+                                         "publish": bool, "discard": bool, "wait": seconds,
+                                         "follow": bool (absent: unchanged),
+                                         "storage": {"url", "token"} (the caller's
+                                         account, [storage] account = project)}
+                                        -> {"log": Log}: 200, or 202 while the publish runs
+
+A publish runs in a thread of its own (guestagent.publishjobs): the answer
+comes when it ends or after ``wait`` seconds (the API sends its ``[api]
+publish_wait``; without it, when it ends), whichever is first; 202 says it
+still runs (the log's ``publish.state`` is ``running``).
 
 Every request must carry a valid signature (logsvc.signing); refusals are
 401 with a distinct code (unsigned, bad_signature, stale, replayed). The
@@ -25,10 +33,13 @@ from logsvc.httperrors import register_error_handler
 from logsvc.layout import valid_log_name
 from logsvc.requestbody import read_body
 from logsvc.signing import Verifier
+from logsvc.storage.caller import CallerStorage
 
 MAX_BODY = 64 * 1024
 EXTENSION = "logsvc-guestagent"
 _FLAGS = ("enable", "disable", "publish", "discard")
+#: The longest a request may ask to wait for a publish (the API's call timeout is longer).
+MAX_WAIT = 3600.0
 
 bp = Blueprint("agent", __name__, url_prefix="/v1")
 
@@ -96,14 +107,24 @@ def show_log(name: str) -> Response:
 
 
 @bp.post("/logs/<name>")
-def act(name: str) -> Response:
+def act(name: str) -> tuple[Response, int]:
     body = _json_body()
     flags = {flag: _bool(body, flag) for flag in _FLAGS}
-    unknown = set(body) - {"admin", *_FLAGS}
+    unknown = set(body) - {"admin", "wait", "follow", "storage", *_FLAGS}
     if unknown:
         raise BadRequest(f"unknown field(s): {', '.join(sorted(unknown))}")
-    view = _endpoint().manager.act(_log_name(name), admin=_bool(body, "admin"), **flags)
-    return jsonify(log=view.to_dict())
+    follow = _bool(body, "follow") if "follow" in body else None
+    storage = CallerStorage.from_wire(body["storage"]) if "storage" in body else None
+    view = _endpoint().manager.act(
+        _log_name(name),
+        admin=_bool(body, "admin"),
+        wait=_wait(body),
+        follow=follow,
+        storage=storage,
+        **flags,
+    )
+    running = flags["publish"] and view.publish is not None and view.publish.running
+    return jsonify(log=view.to_dict()), 202 if running else 200
 
 
 def _log_name(name: str) -> str:
@@ -124,6 +145,15 @@ def _json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     return body
+
+
+def _wait(body: dict[str, Any]) -> float | None:
+    value = body.get("wait")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise BadRequest("wait must be a number of seconds, 0 or more")
+    return min(float(value), MAX_WAIT)
 
 
 def _bool(body: dict[str, Any], name: str) -> bool:

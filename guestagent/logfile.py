@@ -91,12 +91,18 @@ class OpenLog:
         buffer = bytearray(length)
         view, got = memoryview(buffer), 0
         while got < length:
+            # Released at once, whoever else holds it: a Guru Meditation Report
+            # (gc.get_objects() in another thread) may keep the list alive, and a
+            # view still exported would stop the buffer from being cut in place.
+            part = view[got:]
             try:
-                n = os.preadv(self._fd, [view[got:]], offset + got)
+                n = os.preadv(self._fd, [part], offset + got)
             except OSError as exc:
                 if exc.errno == errno.EINTR:
                     continue
                 raise LogFileUnreadable(f"cannot read {self.path}: {exc.strerror}") from None
+            finally:
+                part.release()
             if not n:
                 break
             got += n

@@ -34,6 +34,10 @@ def render(state: LogState, *, log_name: str, log_type: LogType, log_file: str) 
         "file_ino": state.file_ino,
         "last_object": state.last_object,
         "purge_below": state.purge_below,
+        # The newest object while it is open (a followed log): rewritten from there.
+        "open_offset": state.open_offset,
+        "open_lines": state.open_lines,
+        "open_since": state.open_since,
         "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return json.dumps(body, indent=1, sort_keys=True).encode()
@@ -59,7 +63,14 @@ def parse(raw: bytes) -> LogState:
             tail_digest=body.get("tail_digest"),
             last_object=body.get("last_object"),
             purge_below=int(body.get("purge_below") or 0),
+            open_offset=_optional_int(body.get("open_offset")),
+            open_lines=int(body.get("open_lines") or 0),
+            open_since=float(body["open_since"]) if body.get("open_since") else None,
             inflight=offset,
         )
     except (ValueError, KeyError, TypeError) as exc:
         raise StorageError(f"the metafile is not one logsvc wrote: {exc}") from None
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -47,6 +47,10 @@ def next_generation(state: LogState, ino: int) -> LogState:
         tail_digest=None,
         last_object=None,
         inflight=None,
+        open_offset=None,
+        open_lines=0,
+        open_since=None,
+        open_grown=False,
     )
 
 

@@ -10,8 +10,9 @@ A publish:
    first, each as a generation of its own;
 3. uploads the new bytes in chunks cut by ``logfile.OpenLog.chunks`` (and
    prepared ahead by ``readahead.prepared``) to names that carry their
-   position, then commits: the metafile, then the state (a long upload also
-   commits every ``CHECKPOINT_OBJECTS`` objects).
+   position, several in flight and stored in log order
+   (``uploads.OrderedUploads``), then commits: the metafile, then the state
+   (a long upload also commits every ``CHECKPOINT_OBJECTS`` objects stored).
 
 A crash anywhere leaves the state pointing at the last commit and marks any
 upload in flight, so the next publish removes what may be half-done and
@@ -25,14 +26,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from guestagent import metafile
 from guestagent.logfile import OpenLog
 from guestagent.progress import moved_on, next_generation, published_elsewhere
 from guestagent.publishmodel import LogSource, PublishReport, PublishSettings
-from guestagent.readahead import prepared
+from guestagent.readahead import Prepared, prepared
 from guestagent.rotation import rotated_files, rotation_reason
 from guestagent.state import LogState, StateStore
+from guestagent.uploads import Uploader
 from logsvc.exceptions import LogFileMissing, LogsvcError, StateError
 from logsvc.layout import LogLocation, parse_chunk_name
 from logsvc.storage import ObjectStore
@@ -43,6 +46,29 @@ LOG = logging.getLogger(__name__)
 #: outage then costs at most that many uploads again, for one more metafile
 #: write each time.
 CHECKPOINT_OBJECTS = 64
+
+#: The state's fields of a generation whose newest object is closed.
+_CLOSED: dict[str, Any] = {
+    "open_offset": None,
+    "open_lines": 0,
+    "open_since": None,
+    "open_grown": False,
+}
+
+
+def _end(chunk: "Prepared") -> int:
+    return chunk[0] + len(chunk[1])
+
+
+def _chained(first: "Prepared", rest: "Iterator[Prepared]") -> "Iterator[Prepared]":
+    """`first`, then `rest`; closing it closes `rest` (the reads ahead stop)."""
+    try:
+        yield first
+        yield from rest
+    finally:
+        close = getattr(rest, "close", None)
+        if close:
+            close()
 
 
 class PublishRun:
@@ -56,6 +82,7 @@ class PublishRun:
         states: StateStore,
         settings: PublishSettings,
         state: LogState,
+        uploader: Uploader,
     ):
         self.source = source
         self.location = location
@@ -65,10 +92,17 @@ class PublishRun:
         self.committed = state
         self.state = state
         self.report = PublishReport()
+        self.uploader = uploader
+        #: A followed log's publish: its last object may stay open.
+        self.follow = False
+        #: When this action took its first byte: an object it opens is that old
+        #: at the next publish, so that one closes it on time (see `_opened`).
+        self.began = time.time()
 
     # --- the two actions ---------------------------------------------------------
 
-    def publish(self) -> None:
+    def publish(self, follow: bool = False) -> None:
+        self.follow, self.began = follow, time.time()
         if published_elsewhere(self.state, self.location):
             # guest_log_container_name changed: the new container gets the whole
             # log; what the old one holds stays there until it expires.
@@ -82,8 +116,10 @@ class PublishRun:
             self.save(
                 LogState(
                     generation=self.state.generation + 1,
+                    account=self.state.account,
                     enabled=self.state.enabled,
                     switch=self.state.switch,
+                    follow=self.state.follow,
                 )
             )
         self.settle()
@@ -101,7 +137,8 @@ class PublishRun:
             finally:
                 self.report.bytes_read += log.bytes_read
         self.commit(self.state.replace(last_publish=time.time(), last_error=None))
-        LOG.info(
+        LOG.log(
+            logging.DEBUG if follow else logging.INFO,
             "log %s: published %d bytes in %d objects",
             self.source.name,
             self.report.bytes_published,
@@ -113,8 +150,10 @@ class PublishRun:
         fresh = LogState(
             generation=generation,
             purge_below=generation,
+            account=self.state.account,
             enabled=self.state.enabled,
             switch=self.state.switch,
+            follow=self.state.follow,
         )
         self.commit(fresh)
         self.settle()
@@ -133,8 +172,13 @@ class PublishRun:
                 lambda g, offset: g == gen and offset >= start,
                 marker=self.location.chunk_name(gen, start - 1) if start else "",
                 prefix=self.location.generation_prefix(gen),
+                newest_first=True,
             )
-            self.save(self.state.replace(inflight=None))
+            # An open object may have been rewritten with more than the state
+            # counts: it must be rewritten again before anything follows it.
+            self.save(
+                self.state.replace(inflight=None, open_grown=self.state.open_offset is not None)
+            )
 
     def rotate(self, log: OpenLog, reason: str) -> None:
         LOG.info("log %s: %s", self.source.name, reason)
@@ -163,53 +207,141 @@ class PublishRun:
         self.settle()
 
     def publish_file(self, log: OpenLog, final: bool) -> None:
-        """Upload `log` from the state's offset on, then commit."""
+        """Upload `log` from the state's offset on, then commit.
+
+        When the generation's newest object is open (a followed log), the
+        upload starts at that object instead: it is rewritten, under its own
+        name, with its grown content (the cut from its offset on reaches at
+        least as far as before: the file only grew). It is rewritten while it
+        is young (a followed log's publish), and whatever its age or the kind
+        of publish when an interrupted upload may have left it holding more
+        than the state counts (`open_grown`); otherwise it is closed as it is
+        stored. Whether the last object stays open is decided at the commit
+        (`_opened`).
+        """
         settings, loc, store = self.settings, self.location, self.store
         start = self.state
-        with contextlib.closing(
-            prepared(log.chunks(start.offset, settings.limit, final))
-        ) as chunks:
+        base, chunks = self._chunks_from(log, start, final)
+        rewound = base is not start
+        with contextlib.closing(chunks):
             chunk = next(chunks, None)
+            if chunk is not None and rewound and _end(chunk) == start.offset:
+                # the open object is stored as it would be cut now: not again
+                base, chunk = start, next(chunks, None)
             if chunk is None:
-                if start.file_ino != log.ino:
-                    self.commit(start.replace(file_ino=log.ino))
+                closing = start.open_offset is not None and (final or not rewound)
+                if start.file_ino != log.ino or closing:
+                    self.commit(start.replace(file_ino=log.ino, **_CLOSED))
                 return
             self.save(start.replace(inflight=start.offset))
-            offset, lines, published, last = start.offset, start.lines, start.published, None
+            offset, lines, published, last = base.offset, base.lines, base.published, None
+            last_pos, last_count = base.offset, 0
             headers = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
             since_checkpoint = 0
-            while chunk is not None:
-                pos, data, count, etag = chunk
-                chunk = None
-                name = loc.chunk_name(start.generation, pos)
-                store.put_object(
-                    loc.container,
-                    name,
-                    data,
-                    {**headers, "X-Object-Meta-Lines": str(count), "ETag": etag},
-                )
-                size = len(data)
-                del data  # memory stays within two chunks: this one is done
-                offset, lines, published, last = pos + size, lines + count, published + size, name
-                self.report.bytes_published += size
-                self.report.objects += 1
-                since_checkpoint += 1
-                chunk = next(chunks, None)
-                if chunk is not None and since_checkpoint >= CHECKPOINT_OBJECTS:
-                    # What is uploaded so far stays, should the rest be cut short.
-                    self.commit(moved_on(start, log, offset, lines, published, last, offset, loc))
-                    since_checkpoint = 0
-            self.commit(moved_on(start, log, offset, lines, published, last, None, loc))
+            uploads = self.uploader.line(store, loc.container)
+            try:
+                while chunk is not None:
+                    pos, data, count, etag = chunk
+                    chunk = None
+                    name = loc.chunk_name(start.generation, pos)
+                    meta = {**headers, "X-Object-Meta-Lines": str(count), "ETag": etag}
+                    uploads.submit(name, data, meta, (pos, len(data), count, name))
+                    del data  # the upload holds it until it is stored
+                    # Room for the next chunk before it is read: at most `concurrency`
+                    # chunks held, or two (one read ahead) with one upload at a time.
+                    stored = uploads.room()
+                    chunk = next(chunks, None)
+                    if chunk is None:
+                        stored += uploads.finish()
+                    for pos, size, count, name in stored:  # in log order
+                        offset, lines, published = pos + size, lines + count, published + size
+                        last, last_pos, last_count = name, pos, count
+                        self.report.bytes_published += size
+                        self.report.bytes_new += offset - max(pos, start.offset)
+                        self.report.objects += 1
+                        since_checkpoint += 1
+                    if chunk is not None and since_checkpoint >= CHECKPOINT_OBJECTS:
+                        # What is stored so far stays, should the rest be cut short.
+                        self.commit(
+                            moved_on(
+                                start, log, offset, lines, published, last, offset, loc
+                            ).replace(**_CLOSED)
+                        )
+                        since_checkpoint = 0
+            except BaseException:
+                uploads.give_up()  # none stored past the failure; no thread left behind
+                raise
+            moved = moved_on(start, log, offset, lines, published, last, None, loc)
+            self.commit(moved.replace(**self._opened(start, last_pos, offset, last_count, final)))
+
+    def _chunks_from(
+        self, log: OpenLog, start: LogState, final: bool
+    ) -> "tuple[LogState, Iterator[Prepared]]":
+        """Where the upload starts (the open object's start, if any) and its chunks."""
+        limit = self.settings.limit
+        # With several uploads in flight, none is read ahead: at most that many chunks held.
+        ahead = self.settings.concurrency == 1
+        at = start.open_offset
+        if at is not None and not start.open_grown:
+            young = time.time() - (start.open_since or 0) < self.settings.object_age
+            if not (self.follow and young):
+                at = None  # closed as it is stored: the bytes go on in a new object
+        if at is not None and at < start.offset:
+            base = start.replace(
+                offset=at,
+                lines=start.lines - start.open_lines,
+                published=start.published - (start.offset - at),
+            )
+            chunks = prepared(log.chunks(at, limit, final), ahead)
+            first = next(chunks, None)
+            if first is not None and _end(first) >= start.offset:
+                return base, _chained(first, chunks)
+            # Shorter than what is stored: the file is not what was published,
+            # which the rotation checks did not see. Start after it, as usual.
+            chunks.close()
+            LOG.warning(
+                "log %s: its open object at %d cannot be rewritten; it is closed",
+                self.source.name,
+                at,
+            )
+        return start, prepared(log.chunks(start.offset, limit, final), ahead)
+
+    def _opened(
+        self, start: LogState, pos: int, end: int, count: int, final: bool
+    ) -> dict[str, Any]:
+        """The open-object fields of the commit whose last object is ``[pos, end)``."""
+        if not self.follow or final or end - pos >= self.settings.limit:
+            return _CLOSED
+        # An object's age counts from the start of the publish that opened it, not
+        # from its commit: with age = n intervals, the publishes n intervals apart
+        # then find it of age, and each object is uploaded n times, not n + 1.
+        now = time.time()
+        opened = pos == start.open_offset and start.open_since
+        since = start.open_since if opened else self.began
+        if now - since >= self.settings.object_age:
+            return _CLOSED
+        return {"open_offset": pos, "open_lines": count, "open_since": since, "open_grown": False}
 
     def delete_objects(
-        self, doomed: Callable[[int, int], bool], marker: str = "", prefix: str = ""
+        self,
+        doomed: Callable[[int, int], bool],
+        marker: str = "",
+        prefix: str = "",
+        newest_first: bool = False,
     ) -> int:
-        """Delete this log's objects for which ``doomed(generation, offset)`` holds."""
+        """Delete this log's objects for which ``doomed(generation, offset)`` holds.
+
+        `newest_first`: from the end of the log backwards (the objects of an
+        upload in flight: at most a checkpoint's worth), so that what a reader
+        finds while it runs, or after a crash in it, is still a prefix.
+        """
         loc = self.location
         deleted = 0
         listing: Iterator = self.store.list_objects(
             loc.container, prefix or loc.prefix, marker=marker
         )
+        if newest_first:
+            listing = reversed(list(listing))
         for obj in listing:
             parsed = parse_chunk_name(loc.prefix, obj.name)
             if parsed is None or doomed(*parsed):
@@ -221,12 +353,13 @@ class PublishRun:
     def commit(self, state: LogState) -> None:
         """Record `state`: the metafile when the published figures moved, then locally."""
         old = self.committed
-        if (state.generation, state.offset, state.published, state.purge_below) != (
-            old.generation,
-            old.offset,
-            old.published,
-            old.purge_below,
-        ):
+        if (
+            state.generation,
+            state.offset,
+            state.published,
+            state.purge_below,
+            state.open_offset,
+        ) != (old.generation, old.offset, old.published, old.purge_below, old.open_offset):
             self.write_metafile(state)
         self.save(state)
 

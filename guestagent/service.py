@@ -1,7 +1,13 @@
 """The agent daemon: the signed endpoint on a threaded WSGI server, and heartbeats.
 
-A publish of one log holds only that log's lock, and list and show take no
-lock at all, so the server's threads keep answering while a long publish runs.
+A publish of one log runs in a thread of its own (guestagent.publishjobs) and
+holds only that log's lock, and list and show take no lock at all, so the
+server's threads keep answering while a long publish runs. When a publish
+ends, a heartbeat goes at once: it carries every log's last publish outcome.
+
+With ``[DEFAULT] transport_url`` the endpoint is served over the message bus
+too (guestagent/busserver.py; ``[agent] serve`` says which), and the
+heartbeats go over the bus.
 """
 
 import json
@@ -10,7 +16,9 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
+from typing import TYPE_CHECKING
 
 from cheroot import errors as cheroot_errors
 from cheroot import server as cheroot_server
@@ -19,8 +27,10 @@ from oslo_config import cfg
 
 import logsvc
 from guestagent import endpoint, reports
-from guestagent.manager import LogManager
-from logsvc import gmr, http, profiling
+from guestagent.follower import Follower
+from guestagent.manager import PROJECT, LogManager
+from logsvc import bus, gmr, http, profiling
+from logsvc.conf.messaging import broker_url
 from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
 from logsvc.httperrors import error_body
 from logsvc.readdeadline import DeadlineSocket
@@ -28,6 +38,9 @@ from logsvc.redact import secrets_in_conf
 from logsvc.signing import Verifier, sign
 from logsvc.status import Category, StatusService
 from logsvc.storage import store_from_conf
+
+if TYPE_CHECKING:
+    from guestagent.busserver import BusAgent
 
 LOG = logging.getLogger(__name__)
 
@@ -103,7 +116,10 @@ class AgentService:
         secret = conf.agent.shared_secret
         if not secret:
             raise ConfigError("[agent] shared_secret is required to serve")
-        self.store = store_from_conf(conf)
+        # With [storage] account = project the agent writes with its callers'
+        # credentials only, and needs none of its own.
+        own_account = conf.storage.account != PROJECT
+        self.store = store_from_conf(conf) if own_account else None
         self.manager = LogManager.from_conf(conf, self.store)
         self.verifier = Verifier(
             [secret],
@@ -126,8 +142,34 @@ class AgentService:
             category=Category.INSTANCE,
             interval=30,
         )
-        self.server = AgentServer(conf, self.app)
+        url = broker_url(conf)
+        served = conf.agent.serve or (["rpc"] if url else ["http"])
+        if "rpc" in served and not url:
+            raise ConfigError("[agent] serve = rpc needs [DEFAULT] transport_url (the broker)")
+        self.bus: BusAgent | None = None
+        self.serve_rpc = "rpc" in served
+        if url:
+            from guestagent import busserver  # oslo.messaging: only with a broker
+
+            absent = bus.check_broker(conf)  # a URL that cannot work: ConfigError, exit 2
+            if absent:
+                LOG.error("%s = ...: %s", bus.OPTION, absent)
+            self.bus = busserver.BusAgent(
+                conf, self.app, self.manager.instance_id, endpoint.MAX_BODY
+            )
+        self.server = AgentServer(conf, self.app) if "http" in served else None
         self.stopping = threading.Event()
+        self.failure: str | None = None  # why the agent stopped by itself
+        self._beat_now = threading.Event()  # set when a publish ends
+        self.manager.jobs.on_end = self._beat_now.set
+        self.follower = Follower(
+            # no token between actions, no follow (LogManager refuses to switch it on)
+            self.manager.publishers if own_account else {},
+            conf.guest_log_publish_interval,
+            self.stopping,
+        )
+        self.manager.on_follow = self.follower.wake
+        self._follow_thread: threading.Thread | None = None
         self._http = http.new_session()  # heartbeats: no redirect, one deadline
         self._threads: list[threading.Thread] = []
 
@@ -136,19 +178,24 @@ class AgentService:
         self.status.start()
         if self.status.enabled:
             LOG.info("status report on %s", self.status.url)
-        self.server.prepare()  # binds now, so a port in use fails start-up
-        host, port = self.server.bind_addr[:2]
         LOG.info(
-            "logsvc-guestagent %s serving instance %s (%s) on %s:%s",
+            "logsvc-guestagent %s for instance %s (%s)",
             logsvc.__version__,
             self.manager.instance_id,
             self.manager.datastore.name,
-            host,
-            port,
         )
-        self._spawn(self.server.serve, "server")
+        if self.server is not None:
+            self.server.prepare()  # binds now, so a port in use fails start-up
+            host, port = self.server.bind_addr[:2]
+            LOG.info("serving instance %s on %s:%s", self.manager.instance_id, host, port)
+            self._spawn(self.server.serve, "server")
+        if self.bus is not None and self.serve_rpc:
+            # oslo.messaging waits for a broker that is away, and says so in the log.
+            self._spawn(self._serve_bus, "bus")
         self._spawn(self._recover, "recover")
-        if self.conf.agent.api_url:
+        self._follow_thread = threading.Thread(target=self._follow, name="follower", daemon=True)
+        self._follow_thread.start()
+        if self.conf.agent.api_url or self.bus is not None:
             self._spawn(self._heartbeat_loop, "heartbeat")
 
     def _spawn(self, target, name: str) -> None:
@@ -159,20 +206,68 @@ class AgentService:
     def stop(self) -> bool:
         """Stop serving; False when a request was still running after the grace time."""
         self.stopping.set()
+        self._beat_now.set()
+        self.follower.wake()
         self.status.stop()
-        stopper = threading.Thread(target=self.server.stop, name="stop", daemon=True)
+        grace = self.conf.agent.graceful_shutdown_timeout
+        deadline = time.monotonic() + grace
+        stopper = threading.Thread(target=self._stop_serving, name="stop", daemon=True)
         stopper.start()
-        stopper.join(self.conf.agent.graceful_shutdown_timeout)
+        stopper.join(grace)
         if stopper.is_alive():
             return False
-        self.store.close()
+        # Publishes that outlived their requests run in threads of their own: they
+        # too may finish within the grace time (else the next start reports them
+        # failed, and the next publish completes them).
+        if not self.manager.jobs.wait_all(max(0.0, deadline - time.monotonic())):
+            return False
+        if self._follow_thread is not None:
+            self._follow_thread.join(max(0.0, deadline - time.monotonic()))
+        if self.store is not None:
+            self.store.close()
         return True
 
+    def _stop_serving(self) -> None:
+        if self.bus is not None:
+            self.bus.stop()  # takes no new call; those running finish
+        if self.server is not None:
+            self.server.stop()
+
     def wait(self) -> None:
-        self.stopping.wait()
+        # Woken every second: a signal that the kernel hands to another thread
+        # does not interrupt the main thread's wait, and Python runs its handler
+        # (which sets `stopping`) only in the main thread, once that one runs.
+        # A SIGTERM was seen ignored for a minute, a plain wait() never woken.
+        while not self.stopping.wait(1.0):
+            pass
+
+    def _serve_bus(self) -> None:
+        """Serve on the bus; a broker that refuses what serving needs stops the agent.
+
+        oslo.messaging retries a broker that is away for ever, but gives up on
+        one that refuses to let this user declare or consume (its permissions):
+        the agent would then run without taking a call. It stops instead, with
+        one line that says why, and exits 1.
+        """
+        try:
+            self.bus.start()  # type: ignore[union-attr]
+        except Exception as exc:  # whatever it is, the agent cannot serve
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.failure = (
+                f"{bus.OPTION}: the broker refused what serving on the message bus needs "
+                f"(the user's permissions in its virtual host?): {reason}"
+            )
+            LOG.error("%s", self.failure)
+            self.stopping.set()
 
     def _recover(self) -> None:
-        """Rebuild lost local state from the metafiles, once, off the request path."""
+        """Rebuild lost local state from the metafiles, once, off the request path.
+
+        (With [storage] account = project, each action recovers from its caller's
+        account instead: the agent has none of its own.)
+        """
+        if self.store is None:
+            return
         for publisher in self.manager.publishers.values():
             if self.stopping.is_set():
                 return
@@ -181,30 +276,31 @@ class AgentService:
             except Exception as exc:
                 LOG.warning("log %s: cannot recover its state yet: %s", publisher.name, exc)
 
+    def _follow(self) -> None:
+        """Publish the followed logs as they grow; never dies of an error of its own."""
+        while not self.stopping.is_set():
+            try:
+                self.follower.run()
+            except Exception:
+                LOG.exception("follow: the follower failed; starting it again")
+                self.stopping.wait(self.conf.guest_log_publish_interval)
+
     def _heartbeat_loop(self) -> None:
         while not self.stopping.is_set():
+            self._beat_now.clear()
             self.heartbeat()
-            self.stopping.wait(self.conf.agent.heartbeat_interval)
+            self._beat_now.wait(self.conf.agent.heartbeat_interval)
 
     def heartbeat(self) -> bool:
         """Tell the API we are alive, with our logs' state; False when it did not hear."""
-        instance_id = self.manager.instance_id
-        path = f"/v1/instance/{instance_id}/heartbeat"
-        try:
-            logs = [v.to_dict() for v in self.manager.list_logs(admin=True)]
-        except Exception as exc:
-            LOG.warning("heartbeat: cannot list the logs: %s", exc)
-            logs = None
-        body = json.dumps(
-            {
-                "instance_id": instance_id,
-                "datastore": self.manager.datastore.name,
-                "version": logsvc.__version__,
-                "logs": logs,
-            }
-        ).encode()
-        headers = sign(self.conf.agent.shared_secret, "POST", path, body, instance=instance_id)
-        headers["Content-Type"] = "application/json"
+        path, body, headers = heartbeat_message(self.manager, self.conf.agent.shared_secret)
+        if self.bus is not None:
+            try:
+                self.bus.heartbeat(body, headers)
+            except Exception as exc:  # the broker away: the next heartbeat follows
+                LOG.warning("heartbeat over the message bus: %s", str(exc).splitlines()[0])
+                return False
+            return True
         try:
             answer = http.call(
                 self._http,
@@ -222,6 +318,28 @@ class AgentService:
             LOG.warning("heartbeat: the API answered %s", answer.status)
             return False
         return True
+
+
+def heartbeat_message(manager: LogManager, secret: str) -> tuple[str, bytes, dict[str, str]]:
+    """A signed heartbeat: its path, body and headers (over HTTP and over the bus alike)."""
+    instance_id = manager.instance_id
+    path = f"/v1/instance/{instance_id}/heartbeat"
+    try:
+        logs = [v.to_dict() for v in manager.list_logs(admin=True)]
+    except Exception as exc:
+        LOG.warning("heartbeat: cannot list the logs: %s", exc)
+        logs = None
+    body = json.dumps(
+        {
+            "instance_id": instance_id,
+            "datastore": manager.datastore.name,
+            "version": logsvc.__version__,
+            "logs": logs,
+        }
+    ).encode()
+    headers = sign(secret, "POST", path, body, instance=instance_id)
+    headers["Content-Type"] = "application/json"
+    return path, body, headers
 
 
 #: Seconds granted, beyond the grace time of requests, to the rest of a stop.
@@ -263,8 +381,11 @@ def serve(conf: cfg.ConfigOpts) -> int:
     )
     watchdog.daemon = True
     watchdog.start()
+    status = 1 if service.failure else 0
+    if service.failure:  # on the terminal too, as the other reasons not to run
+        sys.stderr.write(f"logsvc-guestagent: {service.failure}\n")
     if not service.stop():
         LOG.warning("stopped with a request still in progress (a publish is safe to retry)")
         logging.shutdown()
-        os._exit(0)  # its worker thread would otherwise keep the process alive
-    return 0
+        os._exit(status)  # its worker thread would otherwise keep the process alive
+    return status

@@ -35,7 +35,18 @@ class LogState:
     that was published from. `inflight` is the start offset of an upload that
     has not been committed (objects at or past it may be half-written);
     `purge_below` asks for every generation below it to be deleted.
-    `container` is where they were published.
+    `container` is where they were published, `account` in whose Swift account:
+    None for the service's, ``project:<digest>`` for a project's own
+    (``[storage] account = project``; logsvc.storage.caller: a digest of the
+    account's URL, never the URL or a token).
+
+    `open_offset` is the start of the generation's newest object while it is
+    open (a followed log): the next publish rewrites it, from there, under its
+    own name, with its grown content; `open_lines` are the lines it holds as
+    committed, `open_since` when it was first written (its age); `open_grown`
+    that an upload was interrupted since, which may have rewritten it with
+    more than the state counts (it must then be rewritten). `follow` is
+    the log's switch of continuous publishing.
     """
 
     generation: int = 1
@@ -51,6 +62,12 @@ class LogState:
     purge_below: int = 0
     # Where the objects are (None: not recorded; the configured container).
     container: str | None = None
+    account: str | None = None
+    open_offset: int | None = None
+    open_lines: int = 0
+    open_since: float | None = None
+    open_grown: bool = False
+    follow: bool = False
     # Owned by the datastore layer: the log's switch, where the agent keeps it.
     enabled: bool | None = None
     switch: dict[str, Any] = field(default_factory=dict)

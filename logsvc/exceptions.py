@@ -48,6 +48,24 @@ class UnsupportedMediaType(BadRequest):
     """The request body is not of a content type the service reads (JSON)."""
 
 
+class RangeNotSatisfiable(LogsvcError):
+    """A ``Range`` that lies wholly past the end of what would be served (HTTP 416).
+
+    `size` is the length of the whole answer, which a 416 names in its
+    ``Content-Range: bytes */<size>``.
+    """
+
+    def __init__(self, message: str, size: int = 0, also: dict[str, str] | None = None):
+        super().__init__(message)
+        self.size = size
+        #: More headers for the answer (the read route's figures of the log).
+        self.also = dict(also or {})
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**self.also, "Content-Range": f"bytes */{self.size}"}
+
+
 class RouteNotFound(LogsvcError):
     """No such URL on this service."""
 
@@ -126,6 +144,10 @@ class ObjectNotFound(StorageError):
     """The object (or its container) does not exist, or has expired."""
 
 
+class TempUrlsUnavailable(LogsvcError):
+    """This deployment hands out no temp URLs (no Swift, or no temp-URL key configured)."""
+
+
 class InvalidObjectName(StorageError):
     """A container or object name that the backend cannot hold safely."""
 
@@ -147,6 +169,11 @@ class LogFileMissing(LogsvcError):
 
 class LogFileUnreadable(LogsvcError):
     """The log's file exists but cannot be read."""
+
+
+class PublishFailed(LogsvcError):
+    """A publish that outlasted its request ended in failure (the agent's words), or
+    its agent went silent before saying how it ended (the client's side)."""
 
 
 class LogBusy(LogsvcError):

@@ -14,8 +14,10 @@ agent sends its heartbeats: every caller of a server that may be hostile.
   hold a call for ever. A watchdog shuts the socket of the call down when its
   time is up, which ends any read or write in progress at once.
 - At most `max_bytes` of an answer are read: these are JSON documents, and a
-  larger one is refused rather than held in memory. (Log contents never come
-  this way: they are streamed from the object store, unbounded.)
+  larger one is refused rather than held in memory. Log contents are the one
+  exception (`stream_with`, for the API's read route): their headers come
+  within the call's deadline, then the body is handed out chunk by chunk,
+  unbounded, each read within the same number of seconds.
 
 `new_session()` gives a requests session whose connections the watchdog can
 reach; with any other session (keystoneauth's) the deadline is checked
@@ -26,7 +28,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -236,6 +238,82 @@ def call_with(
                 raise ServerUnreachable(f"cannot reach {what}: {printable(exc)}") from None
             raise
     return Answer(resp.status_code, printable(resp.reason or "", 100), resp.headers, body)
+
+
+@dataclass
+class Streamed:
+    """A successful answer whose body is read as it is consumed (see `stream_with`)."""
+
+    status: int
+    headers: Mapping[str, str]
+    response: requests.Response
+    what: str
+    chunk_size: int = 1 << 20
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body, chunk by chunk; ServerUnreachable or ServerTimeout when it breaks off."""
+        try:
+            yield from self.response.iter_content(self.chunk_size)
+        except (requests.RequestException, OSError) as exc:
+            if isinstance(exc, requests.Timeout | TimeoutError) or "timed out" in str(exc):
+                raise ServerTimeout(f"{self.what} stopped sending") from None
+            raise ServerUnreachable(f"{self.what} broke off its answer") from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def stream_with(
+    send: Callable[[float], requests.Response],
+    *,
+    what: str,
+    timeout: float,
+    max_bytes: int = MAX_ANSWER,
+) -> "Answer | Streamed":
+    """A call whose successful body may be of any size: its headers within `timeout`.
+
+    `send(timeout)` makes the request (streamed, redirects not followed, the
+    read timeout `timeout`, which then bounds each wait for the body). An
+    answer of 300 or more is read whole and bounded, as `call_with` reads
+    it (a redirect is refused); a 2xx is handed back unread, as a Streamed.
+    """
+    with _Deadline(timeout) as deadline:
+        try:
+            resp = send(timeout)
+        except Exception as exc:
+            raise _call_error(exc, what, timeout, deadline) from None
+    if resp.status_code < 300:
+        return Streamed(resp.status_code, resp.headers, resp, what)
+    with _Deadline(timeout) as deadline:
+        try:
+            try:
+                if resp.status_code < 400:
+                    raise _redirect_error(resp, what)
+                body = _read(resp, max_bytes, what, deadline)
+            finally:
+                resp.close()
+        except Exception as exc:
+            raise _call_error(exc, what, timeout, deadline) from None
+    return Answer(resp.status_code, printable(resp.reason or "", 100), resp.headers, body)
+
+
+def _call_error(exc: Exception, what: str, timeout: float, deadline: _Deadline) -> Exception:
+    """The error a failed call raises (as `call_with` words it)."""
+    if isinstance(exc, LogsvcError):
+        return exc
+    if isinstance(exc, requests.ConnectTimeout):
+        return ServerUnreachable(f"cannot reach {what}: no connection in time")
+    if deadline.passed() or isinstance(exc, requests.Timeout | TimeoutError):
+        return ServerTimeout(f"{what} did not answer within {timeout:g} s")
+    if isinstance(exc, requests.ConnectionError):
+        return ServerUnreachable(f"cannot reach {what} (is it running?)")
+    if isinstance(exc, requests.RequestException | OSError):
+        return ServerUnreachable(f"cannot reach {what}: {type(exc).__name__}")
+    if type(exc).__module__.startswith("keystoneauth1"):
+        return ServerUnreachable(f"cannot reach {what}: {printable(exc)}")
+    return exc
 
 
 def _redirect_error(resp: requests.Response, what: str) -> BadAnswer:

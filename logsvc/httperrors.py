@@ -24,6 +24,7 @@ _STATUS: dict[type[Exception], int] = {
     exc.UnsupportedMediaType: 415,
     exc.RouteNotFound: 404,
     exc.MethodNotAllowed: 405,
+    exc.RangeNotSatisfiable: 416,
     exc.Unauthorized: 401,
     SignatureError: 401,
     exc.Forbidden: 403,
@@ -41,6 +42,7 @@ _STATUS: dict[type[Exception], int] = {
     exc.DatabaseUnavailable: 503,
     exc.AgentTimeout: 504,
     exc.AgentError: 502,
+    exc.TempUrlsUnavailable: 501,
     exc.ConfigError: 500,
     exc.LogsvcError: 500,
 }
@@ -57,6 +59,8 @@ _TROVE_KEYS: dict[int, str] = {
     409: "conflictingRequest",
     413: "overLimit",
     415: "badMediaType",
+    416: "requestedRangeNotSatisfiable",
+    501: "notImplemented",
     502: "badGateway",
     503: "serviceUnavailable",
     504: "gatewayTimeout",
@@ -142,6 +146,8 @@ def register_error_handler(
         response = jsonify(trove_error_body(domain) if trove else error_body(domain))
         if status == 401 and challenge:
             response.headers["WWW-Authenticate"] = challenge
+        # what the error's status needs said in headers (a 416's Content-Range)
+        response.headers.update(getattr(domain, "headers", None) or {})
         return response, status
 
     app.register_error_handler(Exception, handle)

@@ -10,10 +10,16 @@ escapes them, whoever logs: logsvc, Flask, gunicorn or cheroot.
 A traceback stays multi-line: the formatter adds it after the escaped message.
 A record logged with ``extra={"verbatim": True}`` is left as it is: only for
 text the daemon wrote itself, such as the stacks of its threads.
+
+The same filter masks anything shaped like a Keystone token
+(``logsvc.redact.mask_tokens``): a caller's token that an agent holds for
+one action (``[storage] account = project``) must not reach a log, whoever
+would log it.
 """
 
 import logging
 
+from logsvc.redact import mask_tokens
 from logsvc.safetext import printable
 
 
@@ -38,7 +44,7 @@ class EscapeControlCharacters(logging.Filter):
             message = record.getMessage()
         except Exception:  # a malformed call; logging reports it as it would
             return True
-        escaped = escape(message)
+        escaped = mask_tokens(escape(message))
         if escaped != message or record.args:
             record.msg, record.args = escaped, None
         return True

@@ -68,6 +68,63 @@ def derive_status(
     return LogStatus.PARTIAL
 
 
+class PublishState(enum.StrEnum):
+    """Where a log's last publish stands (`PublishOutcome.state`)."""
+
+    RUNNING = "running"
+    PUBLISHED = "published"
+    FAILED = "failed"
+    #: The API's word when the agent went silent while it published.
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    """A log's last publish as its agent reports it: running, or how it ended.
+
+    `id` names one publish, so that a late answer that it runs never
+    overwrites the news that it ended. Times are ISO 8601 UTC strings.
+    """
+
+    id: str
+    state: PublishState
+    started_at: str
+    ended_at: str | None = None
+    error: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state is PublishState.RUNNING
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "state": str(self.state),
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "PublishOutcome":
+        """The outcome `data` describes; ValueError naming what does not fit."""
+        if not isinstance(data, dict):
+            raise ValueError("publish must be an object or null")
+        try:
+            state = PublishState(_text(data, "state", 16))
+        except ValueError:
+            raise ValueError(
+                f"publish.state must be one of {', '.join(map(str, PublishState))}"
+            ) from None
+        return cls(
+            id=_text(data, "id", 64),
+            state=state,
+            started_at=_text(data, "started_at", 40),
+            ended_at=_text(data, "ended_at", 40, optional=True),
+            error=_text(data, "error", MAX_ERROR, optional=True),
+        )
+
+
 @dataclass(frozen=True)
 class LogView:
     """A log's public view; `to_dict` is its wire shape everywhere."""
@@ -80,6 +137,10 @@ class LogView:
     container: str | None
     prefix: str | None
     metafile: str
+    #: The log's last publish (None: none known, or an agent that does not say).
+    publish: PublishOutcome | None = None
+    #: Published continuously (``log-enable --follow``).
+    follow: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +152,8 @@ class LogView:
             "container": self.container,
             "prefix": self.prefix,
             "metafile": self.metafile,
+            "publish": None if self.publish is None else self.publish.to_dict(),
+            "follow": self.follow,
         }
 
     @classmethod
@@ -121,12 +184,17 @@ class LogView:
             container=_text(data, "container", MAX_CONTAINER, optional=True),
             prefix=_text(data, "prefix", MAX_PATH, optional=True),
             metafile=_text(data, "metafile", MAX_PATH),
+            publish=None
+            if data.get("publish") is None
+            else PublishOutcome.from_dict(data["publish"]),
+            follow=_flag(data, "follow"),
         )
 
 
 #: Longest values a log's fields may hold (the API's tables hold as much).
 MAX_CONTAINER = 256
 MAX_PATH = 512
+MAX_ERROR = 1024
 _FIELDS = frozenset(("name", "type", "status", "published", "pending", "metafile"))
 
 
@@ -143,4 +211,12 @@ def _size(data: dict[str, Any], key: str) -> int:
     value = data[key]
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
         raise ValueError(f"{key} must be a whole number of bytes")
+    return value
+
+
+def _flag(data: dict[str, Any], key: str) -> bool:
+    """An optional flag (an agent of an earlier version does not send it: False)."""
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false")
     return value

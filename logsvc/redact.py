@@ -8,10 +8,13 @@ it is cached (logsvc.status), in a Guru Meditation Report before it is
 written (logsvc.gmr), in every trace point before it is sent
 (logsvc.profiling).
 
-Two kinds of masking: the configured secrets (the values of options marked
-``secret=True``, and the password inside those that are URLs), and the
+Three kinds of masking: the configured secrets (the values of options marked
+``secret=True``, and the password inside those that are URLs), the
 password of any URL with one (``scheme://user:password@host``), configured
-or not, marked secret or not.
+or not, marked secret or not, and anything shaped like a Keystone token
+(Fernet or JWS): with ``[storage] account = project`` a caller's token
+travels to the agent with an action, and no configuration names it. The
+daemons' log lines are masked alike (logsvc.logescape).
 """
 
 import re
@@ -30,6 +33,21 @@ MIN_SECRET_LENGTH = 4
 # scheme://user:password@ -- the password is what lies between the first ':'
 # after the scheme's '//' and the last '@' before the host.
 _URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+
+
+# Keystone's Fernet tokens (base64url of 0x80 and a timestamp: "gAAAAA...",
+# about 180 characters or more) and JWS tokens (three base64url parts, "eyJ...").
+_KEYSTONE_TOKEN = re.compile(
+    r"gAAAAA[A-Za-z0-9_\-]{40,}={0,2}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"
+)
+
+
+def mask_tokens(text: str) -> str:
+    """`text` with everything shaped like a Keystone token masked."""
+    if "gAAAAA" not in text and "eyJ" not in text:
+        return text
+    return _KEYSTONE_TOKEN.sub(MASK, text)
 
 
 def mask_url_passwords(text: str) -> str:
@@ -60,10 +78,11 @@ class Redactor:
         )
 
     def text(self, value: str) -> str:
-        """`value` with every secret, and every URL's password, masked."""
+        """`value` with every secret, every URL's password and every Keystone token masked."""
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
+        value = mask_tokens(value)
         return mask_url_passwords(value) if "://" in value else value
 
     def value(self, value: Any) -> Any:

@@ -9,6 +9,11 @@ CLI. It prints the user's token and what to type next; Ctrl-C (or SIGTERM)
 stops every process it started. Each port it uses (API, agent, and their
 status reports) is its default where free, else another free one: a second
 copy runs beside the first. --profile KEY turns tracing on in both daemons.
+--bus runs the same over the RabbitMQ of 127.0.0.1:5672 (guest/guest): the
+API calls the agent, and the agent sends its heartbeats, over the message
+bus (docs/deployment.md, "The message bus"); the agent then listens on no
+port but its status report's. Two --bus demos on one broker would share its
+queues: run one at a time.
 """
 
 import argparse
@@ -167,8 +172,33 @@ def write_private(path: Path, text: str) -> None:
         f.write(text)
 
 
+BROKER = "rabbit://guest:guest@127.0.0.1:5672/"
+
+
+def check_broker() -> None:
+    """--bus: a RabbitMQ must answer on 127.0.0.1:5672, else one clear line and exit."""
+    import kombu
+
+    connection = kombu.Connection(BROKER.replace("rabbit://", "amqp://"), connect_timeout=3)
+    try:
+        connection.ensure_connection(max_retries=1, timeout=3)
+    except Exception as exc:
+        raise SystemExit(
+            f"--bus needs a RabbitMQ on 127.0.0.1:5672 (user guest, password guest), and none "
+            f"answers there ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}): "
+            "start one (apt-get install rabbitmq-server), or run ./start.sh without --bus"
+        ) from None
+    finally:
+        connection.release()
+
+
 def write_configs(
-    demo: Path, swift: dict | None, ports: dict[str, int], secret: str, profile: str | None
+    demo: Path,
+    swift: dict | None,
+    ports: dict[str, int],
+    secret: str,
+    profile: str | None,
+    bus: bool = False,
 ) -> None:
     storage = (
         "[storage]\nbackend = swift\n\n[swift]\n"
@@ -177,14 +207,17 @@ def write_configs(
         if swift
         else f"[storage]\nbackend = file\nfile_root = {demo / 'objects'}\n"
     )
+    broker = f"transport_url = {BROKER}\n" if bus else ""
+    heartbeats = "" if bus else f"api_url = http://127.0.0.1:{ports['api']}\n"  # else: the bus
+    dispatch = "[agent]\ndispatch = rpc\n\n" if bus else ""
     write_private(
         demo / "guestagent.conf",
-        f"[DEFAULT]\nlog_file = {demo / 'guestagent.log'}\n"
+        f"[DEFAULT]\nlog_file = {demo / 'guestagent.log'}\n{broker}"
         "guest_log_limit = 4096\nguest_log_expiry = 0\n"
         "guest_log_rotation_policy = keep\n\n"
         f"[agent]\ninstance_id = {INSTANCE}\nstate_dir = {demo / 'state'}\n"
         f"bind_port = {ports['agent']}\nshared_secret = {secret}\n"
-        f"api_url = http://127.0.0.1:{ports['api']}\nheartbeat_interval = 10\n\n"
+        f"{heartbeats}heartbeat_interval = 10\n\n"
         f"[status]\nbind_port = {ports['agent_status']}\n\n"
         f"{storage}\n"
         f"[file_datastore]\nlogs = general:USER:{demo / 'general.log'}\n"
@@ -192,10 +225,13 @@ def write_configs(
     )
     write_private(
         demo / "api.conf",
-        f"[DEFAULT]\nlog_file = {demo / 'api.log'}\n\n"
+        f"[DEFAULT]\nlog_file = {demo / 'api.log'}\n{broker}\n"
         f"[api]\nbind_port = {ports['api']}\nworkers = 2\nauth_strategy = token\n\n"
+        f"{dispatch}"
         f"[database]\nconnection = sqlite:///{demo / 'api.sqlite'}\n\n"
-        f"[status]\nbind_port = {ports['api_status']}\n"
+        f"[status]\nbind_port = {ports['api_status']}\n\n"
+        # the API reads the store the agent publishes into: its read route, the console
+        f"{storage}"
         f"{profiler_section(demo, profile, sql=True)}",
     )
 
@@ -297,18 +333,25 @@ class Demo:
 
 
 def write_env(demo: Path, url: str, token: str, swift: dict | None, profile: str | None) -> Path:
-    """The file to source in another shell: PATH, the API, the token, the object store, traces."""
+    """The file to source in another shell: PATH, the API, the token, traces.
+
+    Nothing of the object store: log-tail and log-save read through the API
+    with the token alone. The store's settings, for --direct, are in
+    `store-env` beside it.
+    """
     env = [f"export PATH={BIN}:$PATH", f"export LOGSVC_URL={url}", f"export LOGSVC_TOKEN={token}"]
     if profile:
         env.append(f"export LOGSVC_TRACE_STORE={trace_store(demo)}")
+    store = []
     if swift:
-        env += [
+        store += [
             f"export OS_AUTH_URL={swift['auth_url']}",
             f"export OS_USERNAME={swift['user']}",
             f"export OS_PASSWORD={swift['key']}",
         ]
     else:
-        env.append(f"export LOGSVC_FILE_ROOT={demo / 'objects'}")
+        store.append(f"export LOGSVC_FILE_ROOT={demo / 'objects'}")
+    write_private(demo / "store-env", "\n".join(store) + "\n")
     path = demo / "env"
     write_private(path, "\n".join(env) + "\n")
     return path
@@ -329,6 +372,11 @@ def main() -> int:
     parser.add_argument("--swift", action="store_true", help="store logs in a real local Swift")
     parser.add_argument("--fresh", action="store_true", help="start from an empty demo directory")
     parser.add_argument(
+        "--bus",
+        action="store_true",
+        help="the API and the agent talk over the RabbitMQ of 127.0.0.1:5672 (guest/guest)",
+    )
+    parser.add_argument(
         "--profile",
         metavar="KEY",
         help="trace requests with OSProfiler: both daemons accept traces signed with KEY "
@@ -340,6 +388,8 @@ def main() -> int:
         help="where everything lives ($LOGSVC_DEMO_DIR; default .demo/ in the working tree)",
     )
     args = parser.parse_args()
+    if args.bus:
+        check_broker()
     # Everything the demo and its daemons create (the database with the agent's
     # secret, the configurations, the tokens, the logs) is its user's alone.
     os.umask(0o077)
@@ -392,7 +442,7 @@ def main() -> int:
         ports_lock = hold_ports_lock(procs.check)
         for attempt in range(5):
             ports = choose_ports(taken)
-            write_configs(demo, swift_creds, ports, secret_file.read_text(), args.profile)
+            write_configs(demo, swift_creds, ports, secret_file.read_text(), args.profile, args.bus)
             if attempt == 0:
                 procs.manage(api_conf, "db", "upgrade")
                 new_token = ("token", "create", "--project-id")
@@ -401,9 +451,9 @@ def main() -> int:
                 writer.start()
             try:
                 procs.spawn("logsvc-api", api_confs, {ports["api"], ports["api_status"]})
-                procs.spawn(
-                    "logsvc-guestagent", agent_confs, {ports["agent"], ports["agent_status"]}
-                )
+                # Over the bus the agent listens on its status report's port only.
+                agent_ports = {ports["agent_status"]} | (set() if args.bus else {ports["agent"]})
+                procs.spawn("logsvc-guestagent", agent_confs, agent_ports)
                 break
             except PortTaken as exc:
                 print(f"port {exc} was taken while the demo started: choosing others", flush=True)
@@ -430,6 +480,7 @@ def main() -> int:
         write_private(demo / "admin_token", admin + "\n")
         procs.check()
         where = "a local Swift" if swift_creds else demo / "objects"
+        over = " (the two talk over RabbitMQ on 127.0.0.1:5672)" if args.bus else ""
         tracing = (
             f"""
 Tracing is on (key {args.profile!r}, traces in {demo / "traces"}; the env file sets
@@ -442,18 +493,25 @@ prints a trace id; logsvc trace show ID prints the trace.
         print(
             f"""
 logsvc is running: the API on {url}, a guest agent for instance {INSTANCE}
-(its log 'general' grows by five lines a second), objects in {where}.
+(its log 'general' grows by five lines a second), objects in {where}{over}.
 
 Your token (project {TENANT}): {user}
 An admin's token (project admin) is in {demo / "admin_token"}.
 
-In another terminal, type (the env file sets PATH, LOGSVC_URL, LOGSVC_TOKEN and
-where the objects are):
+In a browser: {url}/console/ (sign in with your token).
+
+In another terminal, type (the env file sets PATH, LOGSVC_URL and LOGSVC_TOKEN:
+the API's URL and your token are all it takes, the logs' bytes too come through the API):
 
   source {env}
   logsvc log-list {INSTANCE}
   logsvc log-publish {INSTANCE} general
   logsvc log-tail {INSTANCE} general --lines 5
+  logsvc log-save {INSTANCE} general --file saved.log
+
+Or with curl: curl -H "X-Auth-Token: $LOGSVC_TOKEN" -H "Range: bytes=0-299" \\
+  $LOGSVC_URL/v1/instance/{INSTANCE}/log/general/data
+(--direct reads the object store itself, whose settings are in {demo / "store-env"}.)
 
 Operators: logsvc status 127.0.0.1:{ports["agent_status"]} (agent), \
 logsvc status 127.0.0.1:{ports["api_status"]} (API);

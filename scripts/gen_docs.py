@@ -304,6 +304,8 @@ def rest_api() -> str:
                 f"{op['summary']} (operationId `{op['operationId']}`)",
                 "",
             ]
+            if op.get("description"):
+                out += [op["description"], ""]
             if op.get("security") == []:
                 out += ["No authentication.", ""]
             params = shared + op.get("parameters", [])
@@ -319,11 +321,26 @@ def rest_api() -> str:
                 (media, content), *_ = body["content"].items()
                 out += [f"Request body ({media}): {_schema_type(content['schema'])}", ""]
             out += ["| status | meaning | body |", "|---|---|---|"]
+            headers: dict[str, Any] = {}
             for status, response in op["responses"].items():
                 content = response.get("content", {})
-                shape = _schema_type(next(iter(content.values()))["schema"]) if content else "none"
+                shape = "none"
+                if content:
+                    (media, body), *_ = content.items()
+                    shape = _schema_type(body["schema"])
+                    if media != "application/json":
+                        shape = f"bytes ({media})"
                 out.append(f"| {status} | {_cell(response['description'])} | {shape} |")
+                for name, header in response.get("headers", {}).items():
+                    headers.setdefault(name, (header, []))[1].append(status)
             out.append("")
+            if headers:
+                out += ["| response header | statuses | description |", "|---|---|---|"]
+                for name, (header, statuses) in headers.items():
+                    out.append(
+                        f"| `{name}` | {', '.join(statuses)} | {_cell(header['description'])} |"
+                    )
+                out.append("")
     out += ["## Schemas", ""]
     for name, schema in doc["components"]["schemas"].items():
         out += [f"### {name}", ""]

@@ -15,8 +15,9 @@ from logsvc.storage.swift import SwiftAuth, SwiftRetry, SwiftStore
 from tests.databases import KINDS, temporary_database
 
 # devkeystone, keystone_swift, keystone_member: a real Keystone for any test;
+# broker: a virtual host of the real RabbitMQ for the session;
 # under CI=true, a skip is a failure.
-pytest_plugins = ["tests.ci_skips", "tests.keystone_fixtures"]
+pytest_plugins = ["tests.ci_skips", "tests.keystone_fixtures", "tests.broker", "tests.browser"]
 
 
 def _swift_workdir() -> str:

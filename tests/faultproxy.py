@@ -9,6 +9,8 @@ to `upstream` (say the Swift proxy: point the agent's ``auth_url`` at
 header, which is forwarded unchanged, so the object requests come through
 here too) and calls ``hook(stage, exchange)`` at three points of each exchange:
 
+- ``"headers"``: the request's headers have arrived (and ``100 Continue``
+  was answered, if asked for), its body not yet;
 - ``"request"``: the request has arrived, nothing was forwarded yet;
 - ``"answered"``: the upstream server has answered, the client has not seen it;
 - ``"relayed"``: the answer has been sent to the client.
@@ -107,12 +109,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 parts.append(self.rfile.read(size))
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-body: nothing to forward
+            raise ConnectionError("the request's body was cut short")
+        return body
 
     def _forward(self) -> None:
         exchange = Exchange(self.command, self.path)
         self.owner._record(exchange)
-        body = self._body()
+        try:
+            self.owner.hook("headers", exchange)
+            body = self._body()
+        except Cut:
+            exchange.cut = "headers"
+            self._cut()
+            return
+        except OSError:
+            self._cut()
+            return
         try:
             self.owner.hook("request", exchange)
             status, reason, headers, answer = self._ask_upstream(body)

@@ -31,6 +31,8 @@ class LogHarness:
         container: str | None = None,
         instance_id: str | None = None,
         log_type: LogType = LogType.USER,
+        concurrency: int = 1,
+        max_rate: int = 0,
     ):
         self.store = store
         self.dir = tmp_path
@@ -42,6 +44,8 @@ class LogHarness:
             expiry=expiry,
             rotation_policy=policy,
             lock_timeout=30,
+            concurrency=concurrency,
+            max_rate=max_rate,
         )
         self.location = LogLocation(
             container or f"logs-{uuid.uuid4().hex[:10]}",
@@ -88,6 +92,19 @@ class LogHarness:
         return StateStore(str(self.state_dir)).load("general")
 
 
+def in_log_order(objects: list[ObjectInfo]) -> None:
+    """Last-modified times in name order, so that python-troveclient reads the log in order.
+
+    It sorts the listing (which comes in name order) by ``last_modified``;
+    Python's sort is stable, so equal times would keep the name order too.
+    """
+    names = [o.name for o in objects]
+    assert names == sorted(names)
+    stamps = [o.last_modified for o in objects]
+    assert stamps == sorted(stamps), "a later object has an earlier last-modified time"
+    assert [o.name for o in sorted(objects, key=lambda o: o.last_modified)] == names
+
+
 def complete_lines(data: bytes) -> bytes:
     """What a publish may take of `data`: everything up to its last newline."""
     return data[: data.rfind(b"\n") + 1]
@@ -114,10 +131,11 @@ class CrashingStore(ObjectStore):
     def __init__(self, inner: ObjectStore, crash: Crash):
         self.inner, self.crash = inner, crash
         self.description = inner.description
+        self.max_upload_concurrency = inner.max_upload_concurrency
 
-    def put_object(self, container, name, data, headers=None):
+    def put_object(self, container, name, data, headers=None, turn=None):
         self.crash.step(f"put {name}", StorageUnavailable)
-        return self.inner.put_object(container, name, data, headers)
+        return self.inner.put_object(container, name, data, headers, turn)
 
     def delete_object(self, container, name):
         self.crash.step(f"delete {name}", StorageUnavailable)

@@ -15,7 +15,7 @@ from dev.devswift import DevSwift, free_port
 from logsvc.signing import sign
 
 
-def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -26,6 +26,25 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 30.0) -> N
                 return
         time.sleep(0.05)
     raise RuntimeError(f"nothing listened on port {port} within {timeout}s")
+
+
+def log_count(path: Path, text: str) -> int:
+    """How many times `text` is in the file at `path` so far."""
+    return path.read_text(errors="replace").count(text) if path.exists() else 0
+
+
+def wait_for_log(
+    path: Path, text: str, proc: subprocess.Popen, seen: int = 0, timeout: float = 180.0
+) -> None:
+    """Until `text` is in the log at `path` more than `seen` times (the daemon says so)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the process exited with {proc.returncode} before {text!r}")
+        if log_count(path, text) > seen:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{text!r} was not logged in {path} within {timeout}s")
 
 
 def ini(sections: dict[str, dict[str, object]]) -> str:
@@ -73,23 +92,43 @@ class AgentProcess:
         for section, values in sections.items():
             base.setdefault(section, {}).update(values)
         self.instance_id = base["agent"]["instance_id"]
+        # Served over the message bus only: no port to wait for, a line in its log.
+        self.rpc_only = bool(base.get("DEFAULT", {}).get("transport_url")) and "http" not in str(
+            base["agent"].get("serve", "")
+        )
+        self.log = Path(base["DEFAULT"]["log_file"])
         self.conf = tmp_path / "agent.conf"
         self.conf.write_text(ini(base))
         self.proc: subprocess.Popen | None = None
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "AgentProcess":
+    BUS_READY = "on the message bus (topic logsvc-guestagent)"
+
+    def start(self, wait: bool = True) -> "AgentProcess":
+        seen = log_count(self.log, self.BUS_READY)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "guestagent.cmd", "--config-file", str(self.conf)],
             stdout=subprocess.DEVNULL,
             stderr=open(self.dir / "agent.stderr", "ab"),  # noqa: SIM115 - the child keeps it
         )
-        wait_for_port(self.port, self.proc)
+        if wait:
+            self.wait_ready(seen)
         return self
 
-    def stop(self) -> int:
+    def wait_ready(self, seen: int = 0) -> None:
+        if self.rpc_only:
+            wait_for_log(self.log, self.BUS_READY, self.proc, seen)
+        else:
+            wait_for_port(self.port, self.proc)
+
+    def terminate(self) -> None:
+        """SIGTERM, not waited for (`stop` waits): several daemons stop at once."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self) -> int:
+        self.terminate()
+        if self.proc and self.proc.returncode is None:
             try:
                 self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
@@ -162,7 +201,10 @@ class ApiProcess:
             base.setdefault(section, {}).update(values)
         self.conf = tmp_path / "api.conf"
         self.conf.write_text(ini(base))
+        self.log = Path(base["DEFAULT"]["log_file"])
+        self.bus = bool(base["DEFAULT"].get("transport_url"))
         self.proc: subprocess.Popen | None = None
+        self._seen = 0  # the lines that said the bus consumer was up, before this start
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = base["database"]["connection"]
 
@@ -187,17 +229,27 @@ class ApiProcess:
         finally:
             engine.dispose()
 
-    def start(self, upgrade: bool = True) -> "ApiProcess":
+    BUS_READY = "consuming heartbeats on the message bus"
+
+    def start(self, upgrade: bool = True, wait: bool = True) -> "ApiProcess":
+        """Started (`wait`: and serving; else `wait_ready` waits, while others start)."""
         if upgrade:
             self.upgrade()
+        self._seen = log_count(self.log, self.BUS_READY)
         runner = ["tests.api_server", str(self.sink)] if self.checked else ["api.cmd"]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", *runner, "--config-file", str(self.conf)],
             stdout=subprocess.DEVNULL,
             stderr=open(self.dir / "api.stderr", "ab"),  # noqa: SIM115 - the child keeps it
         )
-        wait_for_port(self.port, self.proc)
+        if wait:
+            self.wait_ready()
         return self
+
+    def wait_ready(self) -> None:
+        wait_for_port(self.port, self.proc)
+        if self.bus:  # its consumer of heartbeats (api/busd.py) is up too
+            wait_for_log(self.log, self.BUS_READY, self.proc, self._seen)
 
     def token(self, project_id: str, *roles: str) -> str:
         """A new token, stored as `logsvc-manage token create` stores it."""
@@ -221,9 +273,14 @@ class ApiProcess:
             engine.dispose()
         return token
 
-    def stop(self) -> int:
+    def terminate(self) -> None:
+        """SIGTERM, not waited for (`stop` waits): several daemons stop at once."""
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self) -> int:
+        self.terminate()
+        if self.proc and self.proc.returncode is None:
             self.proc.wait(timeout=60)
         return self.proc.returncode if self.proc else 0
 

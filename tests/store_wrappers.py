@@ -13,8 +13,8 @@ class Passthrough(ObjectStore):
         self.inner = inner
         self.description = inner.description
 
-    def put_object(self, container, name, data, headers=None):
-        return self.inner.put_object(container, name, data, headers)
+    def put_object(self, container, name, data, headers=None, turn=None):
+        return self.inner.put_object(container, name, data, headers, turn)
 
     def get_object(self, container, name, start=None, end=None):
         return self.inner.get_object(container, name, start, end)

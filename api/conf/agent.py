@@ -6,6 +6,22 @@ from oslo_config import cfg
 agent_group = cfg.OptGroup("agent", title="Calls to the guest agents")
 agent_opts = [
     cfg.StrOpt(
+        "dispatch",
+        default="http",
+        choices=[
+            ("http", "signed HTTP to each instance's agent_url"),
+            (
+                "rpc",
+                "the same signed requests over the message bus ([DEFAULT] transport_url): "
+                "the agents connect outward to RabbitMQ, the API needs no route to them",
+            ),
+        ],
+        help="How the API calls the agents. With rpc, each agent serves its instance "
+        "on the topic logsvc-guestagent (server: its instance id); the timeouts below "
+        "apply alike (an agent that does not take a call within connect_timeout is "
+        "unreachable). See docs/deployment.md, 'The message bus'.",
+    ),
+    cfg.StrOpt(
         "shared_secret",
         secret=True,
         help="Secret shared with the agents (their [agent] shared_secret) for "
@@ -16,8 +32,9 @@ agent_opts = [
         "connect_timeout",
         default=5.0,
         min=0.1,
-        help="Seconds to wait for an agent to accept a connection; beyond, the agent "
-        "is unreachable (503, and log-list answers from the last known state).",
+        help="Seconds to wait for an agent to accept a connection (over the bus: to take "
+        "the call); beyond, the agent is unreachable (503, and log-list answers from the "
+        "last known state).",
     ),
     cfg.FloatOpt(
         "call_timeout",

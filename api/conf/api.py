@@ -100,6 +100,43 @@ log_list_opts = [
     ),
 ]
 
+# How long a publish request waits for the publish: api/logs.py.
+publish_opts = [
+    cfg.FloatOpt(
+        "publish_wait",
+        default=10.0,
+        min=0.0,
+        max=120.0,
+        help="Seconds a publish request waits for the publish to end. The agent runs "
+        "the publish in a thread of its own and answers within this time (the value "
+        "travels in the signed request): the log as published, or 202 with the log's "
+        "current state, whose publish.state is running; the instance stays LOGGING "
+        "and the agent reports the end in its heartbeats. Keep it well below [agent] "
+        "call_timeout: each waiting request holds one of the [api] threads.",
+    ),
+]
+
+# The log's objects as Swift temp URLs: api/tempurls.py.
+temp_url_opts = [
+    cfg.StrOpt(
+        "temp_url_key",
+        secret=True,
+        help="The temp-URL key of the Swift account the agents publish into (its "
+        "X-Account-Meta-Temp-URL-Key; Swift's tempurl middleware must be in the proxy's "
+        "pipeline). Set, with [storage] backend = swift, the API hands out a log's "
+        "objects as signed GET URLs (GET /v1/instance/<id>/log/<name>/objects), and "
+        "clients read them straight from Swift. Unset, that route answers 501.",
+    ),
+    cfg.IntOpt(
+        "temp_url_ttl",
+        default=3600,
+        min=1,
+        max=7 * 24 * 3600,
+        help="Seconds each temp URL stays valid. A client whose URL expired mid-read "
+        "asks for the listing again and goes on where it was.",
+    ),
+]
+
 # Which heartbeats are accepted: api/heartbeat.py.
 heartbeat_opts = [
     cfg.FloatOpt(
@@ -118,11 +155,35 @@ status_opts = [
         default=90,
         min=1,
         help="Seconds without a heartbeat after which the status report calls an "
-        "instance's agent unreachable.",
+        "instance's agent unreachable. A publish that its agent said runs counts "
+        "(task LOGGING) only while the agent was heard from within this time; after "
+        "it, the publish's outcome is shown as unknown.",
     ),
 ]
 
-api_opts = server_opts + auth_opts + app_opts + log_list_opts + heartbeat_opts + status_opts
+# The web console (api/console/).
+console_opts = [
+    cfg.IntOpt(
+        "console_session_ttl",
+        default=8 * 3600,
+        min=60,
+        help="Seconds a sign-in to the web console (/console/) lasts; a session "
+        "of a Keystone token ends with the token's expiry if that comes first, "
+        "a session of an API token as soon as the token is deleted.",
+    ),
+]
+
+api_opts = (
+    server_opts
+    + auth_opts
+    + app_opts
+    + log_list_opts
+    + publish_opts
+    + temp_url_opts
+    + heartbeat_opts
+    + status_opts
+    + console_opts
+)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:

@@ -17,7 +17,9 @@ database_opts = [
         "pool_size",
         default=10,
         min=1,
-        help="Connections each API worker keeps open (not for SQLite).",
+        help="Connections each API process keeps open; under load it opens as many "
+        "more. The process that consumes heartbeats from the message bus records at most "
+        "twice this many at once (the others wait in the broker's queue).",
     ),
 ]
 

@@ -18,6 +18,11 @@ def _sees_agents() -> bool:
     return policies.allowed(app_state().enforcer, who, policies.INSTANCE_LIST_ALL, who.project_id)
 
 
+def _busy(ids: list[str]) -> set[str]:
+    """Which of the instances publish now (their task is LOGGING)."""
+    return claims.publishing_among(session(), ids, app_state().conf.api.agent_silence_warning)
+
+
 @bp.get("")
 def list_instances() -> tuple[Response, int]:
     unknown = sorted(set(request.args) - {"tenant_id"})
@@ -25,9 +30,9 @@ def list_instances() -> tuple[Response, int]:
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown[:5])}")
     tenant_id = request.args.get("tenant_id")
     found = instances.visible(session(), app_state().enforcer, caller.current(), tenant_id)
-    busy = claims.publishing_among(session(), [i.id for i in found])
+    busy = _busy([i.id for i in found])
     admin = _sees_agents()
-    return jsonify(instances=[instances.view(session(), i, admin, busy) for i in found]), 200
+    return jsonify(instances=[instances.view(i, admin, busy) for i in found]), 200
 
 
 @bp.put("/<instance_id>")
@@ -40,7 +45,9 @@ def register(instance_id: str) -> tuple[Response, int]:
     instance, created = instances.register(
         session(), instance_id, bodies.json_object(), state.conf.agent.shared_secret
     )
-    return jsonify(instance=instances.view(session(), instance, True)), 201 if created else 200
+    return jsonify(
+        instance=instances.view(instance, True, _busy([instance.id]))
+    ), 201 if created else 200
 
 
 @bp.get("/<instance_id>")
@@ -48,7 +55,7 @@ def show(instance_id: str) -> Response:
     instance = instances.find(
         session(), app_state().enforcer, caller.current(), bodies.instance_id(instance_id)
     )
-    return jsonify(instance=instances.view(session(), instance, _sees_agents()))
+    return jsonify(instance=instances.view(instance, _sees_agents(), _busy([instance.id])))
 
 
 @bp.delete("/<instance_id>")

@@ -6,12 +6,13 @@ The tenant in the URL must be the caller's own (an admin may name any): for
 another tenant's URL, an instance is answered as one that does not exist.
 """
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, jsonify, request
 
 from api import bodies, claims, instances, logs, policies
 from api.db import session
 from api.state import app_state
 from api.views import caller
+from api.views.logs import log_data
 from api.views.meta import public_base
 from logsvc.exceptions import Forbidden
 
@@ -45,17 +46,20 @@ def list_instances(tenant_id: str) -> Response:
     _own(tenant_id, None)
     found = instances.visible(session(), app_state().enforcer, caller.current(), tenant_id)
     base = public_base() + f"/v1.0/{tenant_id}"
-    busy = claims.publishing_among(session(), [i.id for i in found])
-    return jsonify(
-        instances=[instances.trove_view(session(), i, base, busy) for i in found], links=[]
+    busy = claims.publishing_among(
+        session(), [i.id for i in found], app_state().conf.api.agent_silence_warning
     )
+    return jsonify(instances=[instances.trove_view(i, base, busy) for i in found], links=[])
 
 
 @bp.get("/instances/<instance_id>")
 def show_instance(tenant_id: str, instance_id: str) -> Response:
     instance = _find(tenant_id, instance_id)
     base = public_base() + f"/v1.0/{tenant_id}"
-    return jsonify(instance=instances.trove_view(session(), instance, base))
+    busy = claims.publishing_among(
+        session(), [instance.id], app_state().conf.api.agent_silence_warning
+    )
+    return jsonify(instance=instances.trove_view(instance, base, busy))
 
 
 @bp.get("/instances/<instance_id>/log")
@@ -65,8 +69,17 @@ def list_logs(tenant_id: str, instance_id: str) -> Response:
 
 
 @bp.post("/instances/<instance_id>/log")
-def post_log(tenant_id: str, instance_id: str) -> Response:
+def post_log(tenant_id: str, instance_id: str) -> tuple[Response, int]:
     _find(tenant_id, instance_id)
     name, flags = bodies.log_request(bodies.json_object())
-    answer = logs.post_log(session(), app_state(), caller.current(), instance_id, name, flags)
-    return jsonify(answer)
+    answer, status = logs.post_log(
+        session(), app_state(), caller.current(), instance_id, name, flags, request.headers
+    )
+    return jsonify(answer), status
+
+
+@bp.get("/instances/<instance_id>/log/<log_name>/data")
+def get_log_data(tenant_id: str, instance_id: str, log_name: str) -> Response:
+    _find(tenant_id, instance_id)
+    bodies.log_name(log_name)
+    return log_data(instance_id, log_name)

@@ -3,7 +3,8 @@
 ``[DEFAULT] guest_log_*`` (guest_log.py), ``[agent]`` (agent.py), the
 datastores' ``[file_datastore]``, ``[mysql]``, ``[postgresql]``, and the
 groups shared with the API (logsvc/conf/: ``[storage]``, ``[swift]``,
-``[status]`` on port 1815, ``[profiler]``, ``[oslo_reports]``). These modules
+``[status]`` on port 1815, ``[profiler]``, ``[oslo_reports]``; oslo.messaging's when a
+broker is named: logsvc/conf/messaging.py). These modules
 import oslo.config and what their options need, never the code that reads
 the options: any module may import them.
 """
@@ -28,7 +29,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 def list_opts() -> list[tuple[str | cfg.OptGroup | None, list[cfg.Opt]]]:
     """The ``oslo.config.opts`` entry point ``logsvc.guestagent``.
 
-    oslo.reports' options are in its own namespace.
+    oslo.reports' and oslo.messaging's options are in their own namespaces.
     """
     return [
         *(item for group in _GROUPS for item in group.list_opts()),

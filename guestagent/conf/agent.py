@@ -52,6 +52,15 @@ service_opts = [
         "instance's address on the network the API reaches it by.",
     ),
     cfg.PortOpt("bind_port", default=8780, help="Port the agent listens on."),
+    cfg.ListOpt(
+        "serve",
+        item_type=cfg.types.String(choices=["http", "rpc"]),
+        help="Where the agent serves the API's signed requests: http (bind_host, "
+        "bind_port), rpc (the message bus of [DEFAULT] transport_url: topic "
+        "logsvc-guestagent, server = instance_id; no port listens), or both while a "
+        "cloud moves from one to the other. Unset: rpc when transport_url is set, "
+        "else http. With transport_url set, heartbeats go over the bus.",
+    ),
     cfg.StrOpt(
         "shared_secret",
         secret=True,
@@ -82,8 +91,9 @@ service_opts = [
         "graceful_shutdown_timeout",
         default=30.0,
         min=0.0,
-        help="Seconds a stopping agent lets requests in progress finish. A publish "
-        "cut short is safe: the next one continues where it stopped.",
+        help="Seconds a stopping agent lets requests in progress, and publishes that "
+        "run on after their request was answered, finish. A publish cut short is "
+        "safe: the next one continues where it stopped.",
     ),
     cfg.IntOpt(
         "heartbeat_interval",

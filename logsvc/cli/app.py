@@ -75,7 +75,8 @@ class LogsvcApp(App):
             help="trace the command with OSProfiler and print the trace id",
         )
         store = parser.add_argument_group(
-            "the object store (log-tail, log-save read logs straight from it)"
+            "the object store (given, log-tail and log-save read logs straight from it; "
+            "without, through the API)"
         )
         store.add_argument("--file-root", help="the local directory backend ($LOGSVC_FILE_ROOT)")
         for flag, help_ in (

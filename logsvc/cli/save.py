@@ -1,11 +1,12 @@
-"""log-save: a whole log into a file, streamed straight from the object store."""
+"""log-save: a whole log into a file, streamed through the API's read route, or
+straight from the object store when the CLI has its settings (or --direct)."""
 
 import time
 
 from cliff.command import Command
 
 from logsvc.atomicfile import NotRegularFile
-from logsvc.cli.tail import report_gaps
+from logsvc.cli.tail import add_direct, report_gaps
 from logsvc.exceptions import LogsvcError
 
 
@@ -41,7 +42,9 @@ class LogSave(Command):
     written: a symbolic link is followed, and the file it points to is
     replaced (in that file's directory; the link stays). A device, a FIFO or
     a directory is refused; to send a log into one, use
-    log-tail --lines 0 > TARGET.
+    log-tail --lines 0 > TARGET. The bytes come through the API (its read
+    route; an answer that breaks off is asked again from where it stopped)
+    unless object-store settings are given, or --direct asks for the store.
     """
 
     def get_parser(self, prog_name):
@@ -55,6 +58,7 @@ class LogSave(Command):
             "or a link to one (the file it points to is replaced)",
         )
         parser.add_argument("--publish", action="store_true", help="publish first, and wait for it")
+        add_direct(parser)
         return parser
 
     def take_action(self, args):
@@ -63,7 +67,12 @@ class LogSave(Command):
         target = args.file or f"{args.log}.log"
         try:
             path = client.log_save(
-                args.instance, args.log, publish=args.publish, filename=target, progress=progress
+                args.instance,
+                args.log,
+                publish=args.publish,
+                filename=target,
+                progress=progress,
+                direct=True if args.direct else None,
             )
         except NotRegularFile as exc:
             raise LogsvcError(

@@ -8,29 +8,41 @@
     client.log_save(instance, "general", filename="general.log")
 
 Requests go to the REST API with a token (``X-Auth-Token``), or through a
-keystoneauth1 session. Log contents never go through the API: tail and save
-read the objects straight from the object store, with the user's own
-storage settings (`storage`, a mapping of ``logsvc.client.objects.open_store``
-arguments). Errors are the domain's exceptions (logsvc.exceptions), rebuilt
-from the API's answer, with its HTTP status in `status`.
+keystoneauth1 session. Tail and save read a log's bytes through the API's
+read route (``GET /v1/instance/<id>/log/<name>/data``, `log_data`) when the
+client has no object-store settings, so that the API's URL and a token are
+all a user needs; with storage settings (`storage`, a mapping of
+``logsvc.client.objects.open_store`` arguments) they read the objects
+straight from the object store (`direct` forces either way). Errors are the
+domain's exceptions (logsvc.exceptions), rebuilt from the API's answer, with
+its HTTP status in `status`. `log_objects` and `tempurl_reader` read a
+log straight from Swift through the temp URLs the API hands out
+(``logsvc.client.tempurls``), with nothing but the API's URL and a token.
 """
 
+import contextlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from logsvc import atomicfile, http
+from logsvc.client.cursor import parse_runs
 from logsvc.client.reader import Gap, LogReader
-from logsvc.exceptions import LogsvcError, from_code
-from logsvc.logmodel import LogView
+from logsvc.exceptions import LogsvcError, PublishFailed, ServerUnreachable, from_code
+from logsvc.logmodel import LogView, PublishState
 from logsvc.safetext import printable
 
 LOG = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 600.0  # a publish of a large log takes its time
+#: Seconds between two looks at a publish that runs on: the first, and at most.
+POLL_FIRST = 0.5
+POLL_MOST = 5.0
 _UNEXPECTED = "the API's answer is not what logsvc expects"
 
 
@@ -40,6 +52,88 @@ class LogList(list):
     stale: bool = False
     last_seen: str | None = None
     message: str | None = None
+
+
+#: The settings of `storage` that name an object store (the others have defaults).
+_STORE_KEYS = (
+    "file_root",
+    "storage_url",
+    "token",
+    "auth_url",
+    "user",
+    "key",
+    "application_credential_id",
+)
+#: Times a save through the API asks again for the rest after its answer broke off.
+_RESUMES = 3
+_RANGE = re.compile(r"^(\d+)-(\d+)$")
+
+
+@dataclass(frozen=True)
+class MissingRange:
+    """Bytes of a log that are gone, as the read route names them (``X-Log-Missing-Ranges``).
+
+    Positions in the log as published (held and gone), ``[start, end)``.
+    """
+
+    start: int
+    end: int
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+    def __str__(self) -> str:
+        return (
+            f"bytes {self.start}-{self.end - 1} of the log as published "
+            f"({self.size} bytes) are gone"
+        )
+
+
+class LogData(Iterator[bytes]):
+    """An answer of the read route: its bytes, chunk by chunk, and what its headers say."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], chunks: Iterator[bytes]):
+        self.status = status
+        self._chunks = chunks
+        #: Bytes of the log the store holds (the length of the whole answer).
+        self.size = _count(headers.get("X-Log-Size"))
+        self.published = _count(headers.get("X-Log-Published"))
+        self.etag = headers.get("ETag")
+        self.last_modified = headers.get("Last-Modified")
+        self.length = _count(headers.get("Content-Length")) if "Content-Length" in headers else None
+        self.missing = _missing(headers.get("X-Log-Missing-Ranges", ""))
+        #: Where each generation's bytes lie (``logsvc.client.cursor``: a follower's place).
+        self.runs = parse_runs(headers.get("X-Log-Runs"))
+
+    def __iter__(self) -> "LogData":
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self._chunks)
+
+    def close(self) -> None:
+        close = getattr(self._chunks, "close", None)
+        if close:
+            close()
+
+
+def _count(value: str | None) -> int:
+    return int(value) if value and value.isdigit() else 0
+
+
+def _missing(text: str) -> list[MissingRange]:
+    out = []
+    for item in text.split(","):
+        match = _RANGE.fullmatch(item.strip())
+        if match:
+            out.append(MissingRange(int(match.group(1)), int(match.group(2)) + 1))
+    return out
+
+
+def store_given(storage: Mapping[str, Any]) -> bool:
+    """Whether `storage` names an object store (else the API's read route is the way)."""
+    return any(storage.get(key) for key in _STORE_KEYS)
 
 
 def instance_id(instance: Any) -> str:
@@ -60,13 +154,16 @@ class Client:
         timeout: float = DEFAULT_TIMEOUT,
         headers: Callable[[], Mapping[str, str]] | None = None,
         max_answer: int = http.MAX_ANSWER,
+        direct: bool | None = None,
     ):
         """`url` and `token`, or a keystoneauth1 `session` (then `url` may be
         left out: the endpoint comes from the catalog, service type
         ``database-logs``). `headers` adds headers to every request (tracing).
         `timeout` bounds each call to the API in all (seconds); `max_answer`
         the bytes of its answer. Redirects are refused (see
-        `logsvc.http`).
+        `logsvc.http`). `direct`: True reads logs straight from the object
+        store (`storage`), False through the API's read route, None (the
+        default) from the store when `storage` names one, else through the API.
         """
         if session is None and not url:
             raise LogsvcError("the API's URL is needed (LOGSVC_URL, or --url)")
@@ -77,7 +174,8 @@ class Client:
         self.timeout = timeout
         self.max_answer = max_answer
         self.extra_headers = headers
-        self.last_gaps: list[Gap] = []
+        self.direct = direct
+        self.last_gaps: list[Gap | MissingRange] = []
         self._http = http.new_session()
 
     # --- HTTP -----------------------------------------------------------------
@@ -135,6 +233,51 @@ class Client:
         )
         return self._answer(answer)
 
+    def _stream(
+        self, path: str, headers: Mapping[str, str] | None = None
+    ) -> "http.Answer | http.Streamed":
+        """``GET path`` whose successful body is streamed (the read route); see `_request`."""
+        sent = {"Accept": "application/octet-stream, application/json"}
+        if self.extra_headers:
+            sent.update(self.extra_headers())
+        sent.update(headers or {})
+        where = f"the API at {self.url}" if self.url else "the API"
+        if self.session is not None:
+            endpoint = (
+                {"endpoint_override": self.url}
+                if self.url
+                else {"endpoint_filter": {"service_type": "database-logs", "interface": "public"}}
+            )
+
+            def send(timeout: float) -> requests.Response:
+                return self.session.request(
+                    path,
+                    "GET",
+                    headers=sent,
+                    raise_exc=False,
+                    redirect=False,
+                    stream=True,
+                    log=False,
+                    timeout=timeout,
+                    **endpoint,
+                )
+
+        else:
+            if self.token:
+                sent["X-Auth-Token"] = self.token
+
+            def send(timeout: float) -> requests.Response:
+                return self._http.request(
+                    "GET",
+                    self.url + path,
+                    headers=sent,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=(min(timeout, http.CONNECT_TIMEOUT), timeout),
+                )
+
+        return http.stream_with(send, what=where, timeout=self.timeout, max_bytes=self.max_answer)
+
     @staticmethod
     def _answer(answer: http.Answer) -> dict[str, Any]:
         try:
@@ -164,8 +307,12 @@ class Client:
         logs.message = _note(data.get("reason"))
         return logs
 
-    def _action(self, instance: Any, log: str, **flags: bool) -> LogView:
-        body = {"name": log, **{k: True for k, v in flags.items() if v}}
+    def _action(
+        self, instance: Any, log: str, follow: bool | None = None, **flags: bool
+    ) -> LogView:
+        body: dict[str, Any] = {"name": log, **{k: True for k, v in flags.items() if v}}
+        if follow is not None:
+            body["follow"] = follow
         data = self._request("POST", f"/v1/instance/{instance_id(instance)}/log", body)
         if data.get("stale"):
             LOG.warning(
@@ -178,22 +325,128 @@ class Client:
     def log_show(self, instance: Any, log: str) -> LogView:
         return self._action(instance, log)
 
-    def log_enable(self, instance: Any, log: str) -> LogView:
-        return self._action(instance, log, enable=True)
+    def log_enable(self, instance: Any, log: str, follow: bool | None = None) -> LogView:
+        """Switch a USER log on; `follow` True/False: publish it continuously, or stop.
+
+        With `follow` alone (``enable=False``-like for a SYS log), only the follow
+        is switched: a SYS log is always on.
+        """
+        view = self.log_show(instance, log) if follow is not None else None
+        if view is not None and view.type == "SYS":
+            return self._action(instance, log, follow=follow)
+        return self._action(instance, log, enable=True, follow=follow)
 
     def log_disable(self, instance: Any, log: str) -> LogView:
         return self._action(instance, log, disable=True)
 
     def log_publish(
-        self, instance: Any, log: str, disable: bool | None = None, discard: bool | None = None
+        self,
+        instance: Any,
+        log: str,
+        disable: bool | None = None,
+        discard: bool | None = None,
+        *,
+        wait: bool = True,
+        progress: Callable[[LogView], None] | None = None,
     ) -> LogView:
-        """Publish what is new (discarding first, disabling after, if asked); waits for it."""
-        return self._action(
+        """Publish what is new (discarding first, disabling after, if asked).
+
+        The API answers within its ``[api] publish_wait``; a publish that runs
+        on then is followed (`wait`, the default) by showing the log until the
+        publish ends, calling `progress` with each view seen meanwhile.
+        PublishFailed when it failed (the agent's error), or when the agent
+        went silent before saying how it ended. Without `wait`, the log as
+        the API answered: ``view.publish.running`` tells that it runs on.
+        """
+        view = self._action(
             instance, log, publish=True, disable=bool(disable), discard=bool(discard)
         )
+        return self.log_publish_wait(instance, log, view, progress) if wait else view
+
+    def log_publish_wait(
+        self,
+        instance: Any,
+        log: str,
+        view: LogView,
+        progress: Callable[[LogView], None] | None = None,
+    ) -> LogView:
+        """Show the log until the publish that `view` says runs has ended; its last view."""
+        started = view.publish
+        delay = POLL_FIRST
+        while view.publish is not None and view.publish.running:
+            if progress is not None:
+                progress(view)
+            time.sleep(delay)
+            delay = min(delay * 1.5, POLL_MOST)
+            view = self.log_show(instance, log)
+            if started is not None and view.publish is not None and view.publish.id != started.id:
+                break  # another publish since: ours ended (how, is no longer told)
+        outcome = view.publish
+        if outcome is not None and outcome.state in (PublishState.FAILED, PublishState.UNKNOWN):
+            how = "failed" if outcome.state is PublishState.FAILED else "may not have ended"
+            reason = printable(outcome.error or "no reason given", 1024)
+            raise PublishFailed(f"the publish of log {log!r} {how}: {reason}")
+        return view
 
     def log_discard(self, instance: Any, log: str) -> LogView:
         return self._action(instance, log, discard=True)
+
+    def log_data(
+        self,
+        instance: Any,
+        log: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        lines: int | None = None,
+        if_range: str | None = None,
+        past_end_ok: bool = False,
+    ) -> LogData:
+        """The log's bytes through the API's read route, streamed (close it when done early).
+
+        `start`/`end`: the bytes ``[start, end)`` (a Range; `end` None: to the
+        end); `lines`: the last N lines as `log_generator` means them. The
+        answer's `status` is 206 for a range served, 200 for the whole log
+        (also when `if_range`, an ETag, no longer matches). A range past the
+        end is RangeNotSatisfiable, or with `past_end_ok` an empty answer of
+        status 416 that still carries the log's figures (size, runs).
+        """
+        path = f"/v1/instance/{instance_id(instance)}/log/{log}/data"
+        if lines is not None:
+            path += f"?lines={int(lines)}"
+        headers = {}
+        if start is not None or end is not None:
+            first = max(int(start or 0), 0)
+            headers["Range"] = f"bytes={first}-" + (f"{int(end) - 1}" if end is not None else "")
+            if if_range:
+                headers["If-Range"] = if_range
+        answer = self._stream(path, headers)
+        if isinstance(answer, http.Answer) and answer.status == 416 and past_end_ok:
+            return LogData(416, answer.headers, iter(()))
+        if isinstance(answer, http.Answer):
+            self._answer(answer)  # raises the API's error
+            raise LogsvcError(f"{_UNEXPECTED}: {answer.status} {answer.reason}")
+        return LogData(answer.status, answer.headers, answer.chunks())
+
+    def _through_api(self, direct: bool | None) -> bool:
+        """Whether to read through the API's read route rather than the object store."""
+        choice = self.direct if direct is None else direct
+        if choice is None:
+            return not store_given(self.storage)
+        return not choice
+
+    def log_objects(self, instance: Any, log: str, line_counts: bool = True) -> dict[str, Any]:
+        """The log's objects, each with its byte range, line count and a Swift temp URL.
+
+        The API's answer as it is (see its OpenAPI document, ``log_objects``).
+        `line_counts` False spares the API one request to Swift per object.
+        """
+        query = "" if line_counts else "?line_counts=false"
+        path = f"/v1/instance/{instance_id(instance)}/log/{log}/objects{query}"
+        data = self._request("GET", path)
+        for key, kind in (("objects", list), ("gaps", list)):
+            _field(data, key, kind)
+        return data
 
     def log_reader(self, instance: Any, log: str, publish: bool | None = None) -> LogReader:
         """A reader of the log's objects, straight from the object store."""
@@ -207,19 +460,48 @@ class Client:
         store = open_store(**self.storage)
         return LogReader(store, view.container, view.prefix, view.metafile)
 
+    def tempurl_reader(self, instance: Any, log: str) -> LogReader:
+        """A reader of the log straight from Swift, through the API's temp URLs."""
+        from logsvc.client.tempurls import TempUrlStore
+
+        store = TempUrlStore(lambda: self.log_objects(instance, log, line_counts=False))
+        listing = store.refresh()
+        container, prefix = listing.get("container"), listing.get("prefix")
+        if not isinstance(container, str) or not isinstance(prefix, str):
+            raise LogsvcError(
+                f"log {log!r} has nothing published yet: publish it first (log-publish)"
+            )
+        metafile = listing.get("metafile")
+        name = metafile.get("name") if isinstance(metafile, dict) else ""
+        return LogReader(store, container, prefix, name if isinstance(name, str) else "")
+
     def log_generator(
         self,
         instance: Any,
         log: str,
         publish: bool | None = None,
         lines: int = 50,
-        gaps: list[Gap] | None = None,
+        gaps: list | None = None,
+        direct: bool | None = None,
     ) -> Iterator[bytes]:
         """The last `lines` lines of the log (0: all; negative: from past that line on).
 
         Raw bytes, in chunks. Parts of the log that expired are reported in
-        `gaps` (a list the caller passes) once the generator is exhausted.
+        `gaps` (a list the caller passes) once the generator is exhausted:
+        Gaps read from the store, or through the API (which names them by
+        position) MissingRanges, all of the log's for `lines` <= 0.
         """
+        if self._through_api(direct):
+            if publish:
+                self.log_publish(instance, log)
+            data = self.log_data(instance, log, lines=lines)
+            try:
+                yield from data
+            finally:
+                data.close()
+                if gaps is not None and lines <= 0:
+                    gaps.extend(data.missing)
+            return
         with self.log_reader(instance, log, publish) as reader:
             output = reader.tail(lines)
             try:
@@ -229,6 +511,45 @@ class Client:
                 if gaps is not None:
                     gaps.extend(output.gaps)
 
+    def log_follow(
+        self,
+        instance: Any,
+        log: str,
+        lines: int = 10,
+        interval: float = 1.0,
+        notify: "Callable[[str, str], None] | None" = None,
+        direct: bool | None = None,
+    ) -> Iterator[bytes]:
+        """The last `lines` lines of the log, then new bytes as they become readable.
+
+        A generator that runs until it is closed (see ``logsvc.client.follow``);
+        `notify(kind, message)` hears of rotations, gaps and blips of the
+        object store or the API. A log with nothing published yet is waited
+        for. Read through the API's read route or straight from the object
+        store as `log_generator` chooses (`direct`).
+        """
+        from logsvc.client.follow import ApiSource, StoreSource, follow
+
+        if self._through_api(direct):
+
+            def fetch(start: int | None = None, lines: int | None = None) -> LogData:
+                return self.log_data(instance, log, start=start, lines=lines, past_end_ok=True)
+
+            yield from follow(ApiSource(fetch), lines, interval, notify)
+            return
+        from logsvc.client.objects import open_store  # swiftclient: seconds to import
+
+        view = self.log_show(instance, log)
+        while not view.container or not view.prefix:
+            time.sleep(interval)
+            view = self.log_show(instance, log)
+        store = open_store(**self.storage)
+        try:
+            with LogReader(store, view.container, view.prefix, view.metafile) as reader:
+                yield from follow(StoreSource(reader), lines, interval, notify)
+        finally:
+            store.close()
+
     def log_save(
         self,
         instance: Any,
@@ -236,6 +557,7 @@ class Client:
         publish: bool | None = None,
         filename: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        direct: bool | None = None,
     ) -> str:
         """Save the whole log to `filename` (default ``<log>.log``); the file's name.
 
@@ -244,10 +566,62 @@ class Client:
         """
         target = filename or f"{log}.log"
         atomicfile.target_of(target, follow_links=True)  # a device is refused before any work
+        if self._through_api(direct):
+            if publish:
+                self.log_publish(instance, log)
+            return self._save_through_api(instance, log, target, progress)
         with self.log_reader(instance, log, publish) as reader:
             saved = reader.save(target, progress)
         self.last_gaps = saved.gaps
         return str(saved.path)
+
+    def _save_through_api(
+        self,
+        instance: Any,
+        log: str,
+        target: str,
+        progress: Callable[[int, int], None] | None,
+    ) -> str:
+        """Stream the read route's answer into `target`, atomically, checking its length.
+
+        An answer that breaks off (the connection, or an object that expired
+        while the API streamed it) is asked again from where it stopped, with
+        If-Range: the same bytes go on; if the log changed meanwhile, the
+        whole log comes again and the file starts over.
+        """
+        with atomicfile.replacing(target, follow_links=True) as out:
+            data = self.log_data(instance, log)
+            done = 0
+            for attempt in range(_RESUMES + 1):
+                length = data.length if data.length is not None else data.size
+                full = done + length if data.status == 206 else length
+                if progress:
+                    progress(done, full)
+                try:
+                    with contextlib.closing(data):
+                        for chunk in data:
+                            out.write(chunk)
+                            done += len(chunk)
+                            if progress:
+                                progress(done, max(done, full))
+                    broke = None
+                except ServerUnreachable as exc:  # it broke off: ask for the rest
+                    broke = exc
+                if done >= full:
+                    break
+                if attempt == _RESUMES:
+                    raise broke or LogsvcError(
+                        f"the API sent {done} of the log's {data.size} bytes, "
+                        f"and again after {_RESUMES} attempts; try again"
+                    )
+                LOG.debug("the answer broke off after %d bytes; asking for the rest", done)
+                data = self.log_data(instance, log, start=done, if_range=data.etag)
+                if data.status != 206:  # the log changed: all of it, anew
+                    out.seek(0)
+                    out.truncate()
+                    done = 0
+        self.last_gaps = list(data.missing)
+        return target
 
     # --- instances (admin) ----------------------------------------------------
 

@@ -32,6 +32,10 @@ class LogObject:
     generation: int
     offset: int
     size: int
+    #: The store's MD5 of the object and when it was written (ISO 8601, UTC),
+    #: as the listing gave them.
+    etag: str = ""
+    last_modified: str = ""
 
     @property
     def end(self) -> int:
@@ -119,7 +123,9 @@ def log_objects(
         generation, offset = position
         if generation < purge_below:
             continue
-        objects.append(LogObject(info.name, generation, offset, info.size))
+        objects.append(
+            LogObject(info.name, generation, offset, info.size, info.etag, info.last_modified)
+        )
     objects.sort(key=lambda o: (o.generation, o.offset))
     return objects
 

@@ -31,13 +31,14 @@ import functools
 import logging
 import os
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from logsvc import atomicfile
 from logsvc.client.lines import LinesFromEnd, LinesFromStart
 from logsvc.client.listing import Gap, LogObject, Snapshot, take_snapshot
+from logsvc.client.published import PublishedLog, lines_header
 from logsvc.client.readahead import ordered_chunks, ordered_results
 from logsvc.exceptions import ObjectNotFound
 from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectStore
@@ -116,21 +117,35 @@ class _Part:
     held: list[bytes] = field(default_factory=list)
     held_lo: int = -1
     held_hi: int = -1
+    #: Where the part ends in the object (its end, unless a range stops before).
+    stop: int = -1
 
     def __post_init__(self) -> None:
+        if self.stop < 0:
+            self.stop = self.obj.size
         if self.held_lo < 0:
-            self.held_lo = self.held_hi = self.obj.size
+            self.held_lo = self.held_hi = self.stop
 
 
 class LogReader:
     """One published log in an object store: its objects, gaps, tail and copy."""
 
-    def __init__(self, store: ObjectStore, container: str, prefix: str, metafile: str = ""):
+    def __init__(
+        self,
+        store: ObjectStore,
+        container: str,
+        prefix: str,
+        metafile: str = "",
+        pool: ThreadPoolExecutor | None = None,
+    ):
+        """`pool`: worker threads to read with, the caller's (kept open by `close`);
+        by default the reader starts its own."""
         self.store = store
         self.container = container
         self.prefix = prefix
         self.metafile = metafile or ""
-        self._pool: ThreadPoolExecutor | None = None
+        self._own_pool = pool is None
+        self._pool: ThreadPoolExecutor | None = pool
 
     def __enter__(self) -> "LogReader":
         return self
@@ -140,7 +155,7 @@ class LogReader:
 
     def close(self) -> None:
         """Stop the worker threads (the store stays open: it is the caller's)."""
-        if self._pool is not None:
+        if self._pool is not None and self._own_pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
@@ -155,15 +170,16 @@ class LogReader:
 
     # --- tail -------------------------------------------------------------------
 
-    def tail(self, lines: int = 50) -> LogOutput:
+    def tail(self, lines: int = 50, snap: Snapshot | None = None) -> LogOutput:
         """The log's lines as ``tail`` prints them, as raw bytes.
 
         ``lines > 0``: the last `lines` lines; ``lines < 0``: from line
         ``-lines + 1`` to the end (``tail -n +K`` with K = -lines + 1);
         ``0``: everything. Lines are counted in the bytes still in the store.
-        The listing is taken now; objects are read as the output is consumed.
+        The listing is taken now (or `snap` is the one taken before); objects
+        are read as the output is consumed.
         """
-        snap = self.snapshot()
+        snap = snap or self.snapshot()
         gaps: list[Gap] = []
         if lines > 0:
             chunks = self._last_lines(snap, lines, gaps)
@@ -269,7 +285,7 @@ class LogReader:
 
     def _lines_of(self, obj: LogObject) -> int | None:
         headers = self.store.head_object(self.container, obj.name)
-        return _lines_header(headers)
+        return lines_header(headers)
 
     # --- output -------------------------------------------------------------------
 
@@ -284,7 +300,7 @@ class LogReader:
         for piece in part.held:
             if piece:
                 yield piece
-        yield from self._fetch(part.obj, part.held_hi, part.obj.size, gaps)
+        yield from self._fetch(part.obj, part.held_hi, part.stop, gaps)
 
     def _fetch(self, obj: LogObject, start: int, end: int, gaps: list[Gap]) -> Iterator[bytes]:
         """``[start, end)`` of `obj`, in chunks; what has expired meanwhile becomes a gap."""
@@ -293,9 +309,16 @@ class LogReader:
         try:
             if start == 0 and end == obj.size:
                 _, chunks = self.store.stream_object(self.container, obj.name, DEFAULT_READ_CHUNK)
-                for chunk in chunks:
-                    pos += len(chunk)
-                    yield chunk
+                with contextlib.closing(chunks):  # type: ignore[type-var]
+                    for chunk in chunks:
+                        # no further than listed: the newest object of a followed log
+                        # may have been rewritten with more since (docs/follow.md)
+                        piece = chunk[: end - pos] if pos + len(chunk) > end else chunk
+                        pos += len(piece)
+                        if piece:
+                            yield piece
+                        if pos >= end:
+                            break
                 return
             while pos < end:
                 step = min(end, pos + _RANGE_STEP)
@@ -306,6 +329,24 @@ class LogReader:
                 yield chunk
         except ObjectNotFound:
             gaps.append(Gap(obj.generation, obj.offset + pos, obj.offset + end, while_reading=True))
+
+    # --- a range of bytes -------------------------------------------------------------
+
+    def read(
+        self, start: int = 0, end: int | None = None, layout: PublishedLog | None = None
+    ) -> LogOutput:
+        """The held bytes ``[start, end)`` of the log (see ``published``), in order.
+
+        `layout` is the log as a listing taken before saw it (by default one
+        taken now). Objects are fetched a few ahead of the one being output;
+        one that expires meanwhile is a gap, and the output is that much
+        shorter.
+        """
+        layout = layout or PublishedLog.of(self.snapshot())
+        end = layout.size if end is None else end
+        parts = [_Part(s.obj, s.lo, stop=s.hi) for s in layout.spans(start, end)]
+        gaps: list[Gap] = []
+        return LogOutput(self._output(parts, gaps), gaps)
 
     # --- save ---------------------------------------------------------------------
 
@@ -366,15 +407,14 @@ class _BackwardRanges:
     def read(self, size: int) -> bytes:
         size = min(size, self.lo)
         LOG.debug("GET %s/%s the %d bytes before %d", self.container, self.obj.name, size, self.lo)
-        if self.lo == self.obj.size:
-            # a suffix range: the object's end, whatever its size now
-            headers, piece = self.store.get_object(self.container, self.obj.name, start=-size)
-        else:
-            headers, piece = self.store.get_object(
-                self.container, self.obj.name, start=self.lo - size, end=self.lo
-            )
+        # An explicit range, never a suffix one: the newest object of a followed
+        # log may be rewritten with more bytes since the listing (docs/follow.md),
+        # and the read must end where the listing says it does.
+        headers, piece = self.store.get_object(
+            self.container, self.obj.name, start=self.lo - size, end=self.lo
+        )
         if self.lines is None:
-            self.lines = _lines_header(headers)
+            self.lines = lines_header(headers)
         if len(piece) > size:  # the whole object, from a store that ignored the range
             piece = piece[self.lo - size : self.lo]
         self.lo -= len(piece)
@@ -405,11 +445,3 @@ def _piece_size(per_line: float | None, lines: int, otherwise: int) -> int:
     """Bytes to read for `lines` more lines of about `per_line` bytes, with a margin."""
     size = int(per_line * (lines + 1) * 1.25) + 4096 if per_line else otherwise
     return max(_MIN_PIECE, min(size, _MAX_PIECE))
-
-
-def _lines_header(headers: Mapping[str, str]) -> int | None:
-    value = headers.get("x-object-meta-lines")
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None

@@ -75,8 +75,21 @@ class StaleRequest(SignatureError):
 class ReplayedRequest(SignatureError):
     code = "replayed"
 
+    def __init__(self, message: str = "the request was already received once") -> None:
+        super().__init__(message)
+
+
+class Superseded(ReplayedRequest):
+    """Signed and in the window, but older than one already taken: refused as a replay.
+
+    Heartbeats handled in parallel (over the bus) can arrive out of order; the
+    older one then carries nothing the newer one has not said.
+    """
+
+    code = "superseded"
+
     def __init__(self) -> None:
-        super().__init__("the request was already received once")
+        super().__init__("a newer request was already received")
 
 
 def _message(

@@ -4,10 +4,15 @@ The options, ``[storage]`` and ``[swift]``, are in logsvc/conf/storage.py and
 logsvc/conf/swift.py.
 """
 
+from typing import TYPE_CHECKING
+
 from oslo_config import cfg
 
 from logsvc.exceptions import ConfigError
 from logsvc.storage.base import ObjectInfo, ObjectStore
+
+if TYPE_CHECKING:
+    from logsvc.storage.swift import SwiftRetry
 
 
 def store_from_conf(conf: cfg.ConfigOpts) -> ObjectStore:
@@ -16,7 +21,7 @@ def store_from_conf(conf: cfg.ConfigOpts) -> ObjectStore:
         from logsvc.storage.file import FileStore
 
         return FileStore(conf.storage.file_root)
-    from logsvc.storage.swift import SwiftAuth, SwiftRetry, SwiftStore
+    from logsvc.storage.swift import SwiftAuth, SwiftStore
 
     s = conf.swift
     if not s.auth_url:
@@ -43,8 +48,15 @@ def store_from_conf(conf: cfg.ConfigOpts) -> ObjectStore:
         cacert=s.cacert,
         insecure=s.insecure,
     )
-    retry = SwiftRetry(s.retries, s.starting_backoff, s.max_backoff, s.timeout)
-    return SwiftStore(auth, retry)
+    return SwiftStore(auth, retry_from_conf(conf))
 
 
-__all__ = ["ObjectInfo", "ObjectStore", "store_from_conf"]
+def retry_from_conf(conf: cfg.ConfigOpts) -> "SwiftRetry":
+    """How often and how long Swift's requests are retried (``[swift]``)."""
+    from logsvc.storage.swift import SwiftRetry
+
+    s = conf.swift
+    return SwiftRetry(s.retries, s.starting_backoff, s.max_backoff, s.timeout)
+
+
+__all__ = ["ObjectInfo", "ObjectStore", "retry_from_conf", "store_from_conf"]

@@ -12,8 +12,12 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 DEFAULT_READ_CHUNK = 1 << 20
+
+#: The most uploads one caller may keep in flight in a backend, unless it says fewer.
+MAX_UPLOAD_CONCURRENCY = 32
 
 
 @dataclass(frozen=True)
@@ -36,11 +40,33 @@ def md5_hex(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+class UploadTurn(Protocol):
+    """Where one upload stands among others in flight, told by the store as it goes.
+
+    The store calls, for each attempt at the upload (a retry is a new one):
+    `start` before it sends anything (it may block); `taken` once the store
+    has given the object the time it will list as its last-modified (the
+    attempt's request was taken; Swift's proxy stamps a PUT when it takes the
+    request, before it reads the body); `release` before the object can
+    become visible (Swift: before the body's last bytes are sent; it may
+    block). Whatever `release` raises aborts the attempt, which then stores
+    nothing, and comes out of `put_object` as it is.
+    """
+
+    def start(self) -> None: ...
+
+    def taken(self) -> None: ...
+
+    def release(self) -> None: ...
+
+
 class ObjectStore(abc.ABC):
     """An object store: containers of named objects with metadata and expiry."""
 
     #: What the store is, for messages and reports (never a credential).
     description: str = "object store"
+    #: How many uploads one caller may keep in flight at once (each with its turn).
+    max_upload_concurrency: int = MAX_UPLOAD_CONCURRENCY
 
     @abc.abstractmethod
     def put_object(
@@ -49,12 +75,15 @@ class ObjectStore(abc.ABC):
         name: str,
         data: bytes,
         headers: Mapping[str, str] | None = None,
+        turn: UploadTurn | None = None,
     ) -> str:
         """Store `data` under `name`, creating the container if needed.
 
         Returns the object's etag (MD5 of `data`); the store checks the bytes
         it received against it. An ``ETag`` among `headers` is the caller's MD5
-        of `data`: the store refuses data that does not match it.
+        of `data`: the store refuses data that does not match it. With a
+        `turn`, the store tells it how the upload goes (`UploadTurn`), so that
+        a caller with several uploads in flight can order them.
         """
 
     @abc.abstractmethod

@@ -22,6 +22,7 @@ from logsvc.storage.base import (
     DEFAULT_READ_CHUNK,
     ObjectInfo,
     ObjectStore,
+    UploadTurn,
     iso_timestamp,
     md5_hex,
 )
@@ -87,10 +88,15 @@ class FileStore(ObjectStore):
         name: str,
         data: bytes,
         headers: Mapping[str, str] | None = None,
+        turn: UploadTurn | None = None,
     ) -> str:
         path = self._data_path(container, name)
         etag = md5_hex(data)
+        if turn is not None:
+            turn.start()
         stamp = self._stamp()
+        if turn is not None:
+            turn.taken()
         meta: dict[str, object] = {"etag": etag, "timestamp": stamp, "headers": {}}
         for key, value in (headers or {}).items():
             key = key.lower()
@@ -111,8 +117,14 @@ class FileStore(ObjectStore):
             meta_path = self._meta_path(container, name)
             meta_path.parent.mkdir(parents=True, exist_ok=True)
             path.parent.mkdir(parents=True, exist_ok=True)
-            atomicfile.write_bytes(meta_path, json.dumps(meta).encode())
-            atomicfile.write_bytes(path, data)
+            with atomicfile.replacing(path) as out:
+                out.write(data)
+                if turn is not None:
+                    # The bytes are on disk before the turn; the object appears after it.
+                    out.flush()
+                    os.fsync(out.fileno())
+                    turn.release()
+                atomicfile.write_bytes(meta_path, json.dumps(meta).encode())
         except OSError as exc:
             raise StorageError(
                 f"cannot write {name!r} to {self.description}: {exc.strerror}"

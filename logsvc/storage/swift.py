@@ -5,11 +5,23 @@ password or an application credential, or a token and storage URL that the
 caller already holds. python-swiftclient retries connection errors and 5xx
 answers with exponential backoff; we set how often and how long. One
 connection per thread, as a swiftclient Connection is not thread-safe.
+
+An upload with a turn (several in flight, ordered: guestagent/uploads.py)
+is the one request swiftclient cannot make: it needs the moment Swift has
+taken the request, which ``Expect: 100-continue`` shows, and its body's
+last bytes held back until the turn releases them. `_put_in_turn` makes
+that PUT with http.client, inside swiftclient's own retry loop
+(``Connection._retry``), so authentication, tokens, retries and backoff are
+the same code as every other request's.
 """
 
+import http.client
+import select
+import ssl
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import quote, urlsplit
 
 import requests
 from keystoneauth1 import exceptions as ksa_exceptions
@@ -22,7 +34,7 @@ from logsvc.exceptions import (
     StorageError,
     StorageUnavailable,
 )
-from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectInfo, ObjectStore, md5_hex
+from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectInfo, ObjectStore, UploadTurn, md5_hex
 
 _PAGE = 10000
 # How swiftclient says, before any request, that its settings are incomplete.
@@ -58,6 +70,158 @@ class _Body:
 
     def release(self) -> None:
         self._data, self._pos = b"", 0
+
+
+#: Seconds an upload in turn waits for ``100 Continue`` before it sends its body
+#: anyway (RFC 9110 lets a client); its turn is then taken at the final answer.
+_CONTINUE_WAIT = 5.0
+
+
+def _put_in_turn(
+    url: str,
+    token: str,
+    container: str,
+    name: str,
+    data: bytes,
+    headers: dict[str, str],
+    *,
+    turn: UploadTurn,
+    connections: "_HttpConnections",
+    service_token: str | None = None,
+    http_conn: object = None,
+) -> str:
+    """PUT `data` with ``Expect: 100-continue``, telling `turn` how it goes; the ETag.
+
+    Called by swiftclient's ``Connection._retry`` as its own request
+    functions are (`http_conn`, swiftclient's, is not used). Swift's proxy
+    gives the object its timestamp when it takes the request, before it
+    reads the body; it answers 100 Continue when it first reads the body
+    (swift/proxy/server.py ``update_request``, then
+    swift/proxy/controllers/obj.py ``PUT``: the body is read only in
+    ``_store_object``; eventlet sends the 100 then). So the turn is taken at
+    the 100, or at the final answer when no 100 comes.
+    """
+    turn.start()
+    parsed = urlsplit(url)
+    path = f"{parsed.path}/{quote(container)}/{quote(name)}"
+    conn = connections.get(parsed.scheme, parsed.netloc)
+    try:
+        conn.putrequest("PUT", path, skip_accept_encoding=True)
+        for key, value in headers.items():
+            conn.putheader(key, value)
+        conn.putheader("X-Auth-Token", token)
+        if service_token:
+            conn.putheader("X-Service-Token", service_token)
+        conn.putheader("Content-Length", str(len(data)))
+        conn.putheader("Expect", "100-continue")
+        conn.endheaders()
+        continued, refused = _interim(conn)
+        if continued or refused:
+            turn.taken()
+        if refused is not None:  # a final answer before the body: nothing stored
+            connections.drop(conn)
+            try:
+                raise refused
+            finally:
+                del refused  # no cycle through this frame, which holds the body
+        body = memoryview(data)
+        conn.send(body[:-1])
+        turn.release()
+        conn.send(body[-1:])
+        resp = conn.getresponse()
+        content = resp.read()
+        if not continued:
+            turn.taken()
+    except http.client.HTTPException as exc:
+        connections.drop(conn)
+        raise ConnectionError(f"{type(exc).__name__}: {exc}") from None
+    except BaseException:
+        connections.drop(conn)
+        raise
+    if resp.will_close:
+        connections.drop(conn)
+    if not 200 <= resp.status < 300:
+        raise ClientException(
+            "Object PUT failed",
+            http_scheme=parsed.scheme,
+            http_host=parsed.hostname or "",
+            http_port=parsed.port or "",
+            http_path=path,
+            http_status=resp.status,
+            http_reason=resp.reason,
+            http_response_content=content,
+        )
+    return (resp.getheader("etag") or "").strip('"')
+
+
+def _interim(conn: http.client.HTTPConnection) -> tuple[bool, ClientException | None]:
+    """The server's first answer to a request sent with ``Expect: 100-continue``.
+
+    (True, None) for ``100 Continue``, read off the connection; (False, None)
+    when nothing came within `_CONTINUE_WAIT` (the body is then sent anyway);
+    (False, error) for a final answer, read whole.
+    """
+    sock = conn.sock
+    ready, _, _ = select.select([sock], [], [], _CONTINUE_WAIT)
+    if not ready and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+        return False, None
+    # Unbuffered, so that nothing past the interim answer is taken off the socket.
+    reader = sock.makefile("rb", buffering=0)
+    status_line = reader.readline(65537).decode("iso-8859-1")
+    parts = status_line.split(None, 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+        raise ConnectionError(f"not an HTTP answer: {status_line[:80]!r}")
+    answer_headers = http.client.parse_headers(reader)
+    if parts[1] == "100":
+        return True, None
+    length = int(answer_headers.get("Content-Length") or 0)
+    return False, ClientException(
+        "Object PUT failed",
+        http_status=int(parts[1]),
+        http_reason=parts[2].strip() if len(parts) > 2 else "",
+        http_response_content=reader.read(length) if length else b"",
+    )
+
+
+class _HttpConnections:
+    """One kept-alive http.client connection per thread and server, for uploads in turn."""
+
+    def __init__(self, timeout: float, cacert: str | None, insecure: bool):
+        self.timeout, self.cacert, self.insecure = timeout, cacert, insecure
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def get(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
+        held: dict = self._local.__dict__.setdefault("conns", {})
+        conn = held.get((scheme, netloc))
+        if conn is not None and conn.sock is not None:
+            # A kept-alive connection that is readable while idle was closed by the server.
+            readable, _, _ = select.select([conn.sock], [], [], 0)
+            if readable:
+                conn.close()
+        if conn is None:
+            if scheme == "https":
+                context = ssl.create_default_context(cafile=self.cacert)
+                if self.insecure:
+                    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+                conn = http.client.HTTPSConnection(netloc, timeout=self.timeout, context=context)
+            else:
+                conn = http.client.HTTPConnection(netloc, timeout=self.timeout)
+            held[(scheme, netloc)] = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def drop(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()  # the next request on it connects again
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
 
 
 def _pop_etag(headers: dict[str, str]) -> str | None:
@@ -107,6 +271,7 @@ class SwiftStore(ObjectStore):
         self._local = threading.local()
         self._connections: list[swift_client.Connection] = []
         self._lock = threading.Lock()
+        self._http = _HttpConnections(self.retry.timeout, auth.cacert, auth.insecure)
 
     # --- connections --------------------------------------------------------
 
@@ -155,6 +320,11 @@ class SwiftStore(ObjectStore):
         if conn is None:
             conn = self._local.conn = self._new_connection()
             with self._lock:
+                # A thread's connection starts with the token another one holds,
+                # if any: several upload threads authenticate once, not once each.
+                known = next((c for c in self._connections if c.url and c.token), None)
+                if known is not None:
+                    conn.url, conn.token = known.url, known.token
                 self._connections.append(conn)
         return conn
 
@@ -163,6 +333,7 @@ class SwiftStore(ObjectStore):
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+        self._http.close()
         self._local = threading.local()
 
     # --- errors -------------------------------------------------------------
@@ -218,6 +389,7 @@ class SwiftStore(ObjectStore):
         name: str,
         data: bytes,
         headers: Mapping[str, str] | None = None,
+        turn: UploadTurn | None = None,
     ) -> str:
         what = f"storing {container}/{name}"
         headers = dict(headers or {})
@@ -225,15 +397,31 @@ class SwiftStore(ObjectStore):
         for attempt in (1, 2):
             body = _Body(data)
             try:
-                returned = self._conn.put_object(
-                    container,
-                    name,
-                    body,
-                    content_length=len(data),
-                    etag=etag,  # Swift refuses (422) bytes that do not match it
-                    content_type="application/octet-stream",
-                    headers=headers,
-                )
+                if turn is not None:
+                    returned = self._conn._retry(
+                        None,
+                        _put_in_turn,
+                        container,
+                        name,
+                        data,
+                        {
+                            **headers,
+                            "ETag": etag,
+                            "Content-Type": "application/octet-stream",
+                        },
+                        turn=turn,
+                        connections=self._http,
+                    )
+                else:
+                    returned = self._conn.put_object(
+                        container,
+                        name,
+                        body,
+                        content_length=len(data),
+                        etag=etag,  # Swift refuses (422) bytes that do not match it
+                        content_type="application/octet-stream",
+                        headers=headers,
+                    )
             except ClientException as exc:
                 if exc.http_status == 404 and attempt == 1:
                     self._create_container(container)
@@ -346,6 +534,16 @@ class SwiftStore(ObjectStore):
             raise self._error(exc, f"deleting {container}/{name}") from None
         except self._FAILURES as exc:
             raise self._error(exc, f"deleting {container}/{name}") from None
+
+    def account_url(self) -> str:
+        """The account's storage URL (``https://swift/v1/AUTH_...``); authenticates if needed."""
+        conn = self._conn
+        if not conn.url:
+            try:
+                conn.get_auth()  # sets conn.url (and the token it will use)
+            except self._FAILURES as exc:
+                raise self._error(exc, "authenticating") from None
+        return conn.url
 
     def check(self) -> None:
         try:

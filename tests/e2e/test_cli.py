@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from logsvc.cli.app import main as cli_main
-from tests.apistack import INSTANCE
+from tests.apistack import INSTANCE, Stack
 from tests.helpers import realistic_lines
 from tests.tail_reference import real_tail_of as tail_lines
 
@@ -19,6 +19,19 @@ CLI = [sys.executable, "-m", "logsvc.cli.app"]
 
 @pytest.fixture
 def env(stack, devswift):
+    return env_of(stack, devswift)
+
+
+@pytest.fixture(scope="module")
+def shared_stack(tmp_path_factory, devswift):
+    """One stack for the tests of errors (they publish `big`, and nothing else)."""
+    s = Stack(tmp_path_factory.mktemp("cli-errors"), devswift).start()
+    yield s
+    s.stop()
+
+
+def env_of(stack, devswift) -> dict[str, str]:
+    """The CLI's environment: the API's URL and alice's token, and Swift's credentials."""
     creds = devswift.credentials()
     return {
         **os.environ,
@@ -50,6 +63,7 @@ def test_list_show_and_the_spec_tables(stack, env):
         "Pending",
         "Container",
         "Prefix",
+        "Follow",
     ]
     rows = json.loads(run(env, "log-list", INSTANCE, "-f", "json").stdout)
     assert {r["Name"]: r["Status"] for r in rows} == {
@@ -162,7 +176,8 @@ def test_save_writes_the_exact_bytes(stack, env, tmp_path):
         (("log-list",), {}, "instance"),
     ],
 )
-def test_every_error_is_one_clear_line(stack, env, args, changes, message):
+def test_every_error_is_one_clear_line(shared_stack, devswift, args, changes, message):
+    stack, env = shared_stack, env_of(shared_stack, devswift)
     if args[0] in ("log-tail", "log-save") and args[2] == "big":
         stack.paths["big"].write_bytes(b"published\n")
         run(env, "log-publish", INSTANCE, "big")
@@ -182,10 +197,14 @@ def test_errors_of_a_busy_log_and_of_an_agent_out_of_reach(stack, env):
     first.start()
     while not list(stack.store.list_objects(stack.container, f"{INSTANCE}/file-big/")):
         pass
-    busy = run(env, "log-publish", INSTANCE, "big", check=False)
+    # Another action on the log while it publishes is refused; a publish joins it.
+    busy = run(env, "log-discard", INSTANCE, "big", check=False)
+    joined = run(env, "log-publish", INSTANCE, "big", "-f", "json", check=False)
     first.join()
     assert busy.returncode != 0 and b"busy" in busy.stderr
     assert len(busy.stderr.strip().splitlines()) == 1
+    assert joined.returncode == 0, joined.stderr
+    assert json.loads(joined.stdout)["pending"] == 0
     stack.agent.stop()
     down = run(env, "log-publish", INSTANCE, "big", check=False)
     assert down.returncode != 0 and b"unreachable" in down.stderr
@@ -214,11 +233,13 @@ def test_another_tenants_instance_looks_like_no_instance(stack, env):
     )
 
 
-def test_tail_without_storage_settings_says_what_is_missing(stack, env):
+def test_tail_without_storage_settings_reads_through_the_api(stack, env):
     stack.paths["small"].write_bytes(b"x\n")
     run(env, "log-publish", INSTANCE, "small")
     bare = {k: v for k, v in env.items() if not k.startswith("OS_")}
-    proc = run(bare, "log-tail", INSTANCE, "small", check=False)
+    assert run(bare, "log-tail", INSTANCE, "small").stdout == b"x\n"
+    # --direct asks for the object store itself, and says what is missing
+    proc = run(bare, "log-tail", INSTANCE, "small", "--direct", check=False)
     assert proc.returncode != 0
     assert "no object store" in proc.stderr.decode()
 

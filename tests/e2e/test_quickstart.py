@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 READY = "Ctrl-C stops everything."
 INSTANCE = "demo-instance"
 # One line of the demo's sample query log.
+BANNER = "/usr/sbin/mariadbd, Version: 10.11 (demo). started with:"  # scripts/demo.py's first line
 SAMPLE_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\t\d Query\t\S.*$")
 
 
@@ -212,7 +213,10 @@ def exercise(demo: RunningDemo) -> tuple[dict, list[psutil.Process]]:
         ["logsvc", "log-list"],
         ["logsvc", "log-publish"],
         ["logsvc", "log-tail"],
+        ["logsvc", "log-save"],
     ]
+    # the env file holds the API's URL and the token, nothing of the object store
+    assert set(settings) - {"LOGSVC_TRACE_STORE"} == {"PATH", "LOGSVC_URL", "LOGSVC_TOKEN"}
     outputs = {c.split()[1]: shell(env_file, c) for c in printed[1:]}
 
     logs = table(outputs["log-list"])
@@ -232,10 +236,37 @@ def exercise(demo: RunningDemo) -> tuple[dict, list[psutil.Process]]:
     written = (demo.dir / "general.log").read_text()
     assert "\n".join(tail) + "\n" in written
 
+    # log-save through the API: the published log, whole lines of the demo's writer
+    saved = (demo.dir / "saved.log").read_bytes()
+    assert outputs["log-save"].strip().endswith("saved.log"), outputs["log-save"]
+    assert saved.endswith(b"\n") and len(saved) >= int(shown["published"][1])
+    # (a log saved soon after the demo started holds its first line, the banner)
+    assert all(
+        SAMPLE_LINE.match(line) or line == BANNER for line in saved.decode().splitlines()[-20:]
+    )
+    # and curl of the read route with a Range: exactly those bytes
+    ranged = subprocess.run(
+        [
+            "curl", "-sf", "-H", f"X-Auth-Token: {settings['LOGSVC_TOKEN']}",
+            "-H", "Range: bytes=0-299",
+            f"{settings['LOGSVC_URL']}/v1/instance/{INSTANCE}/log/general/data",
+        ],
+        capture_output=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    assert ranged == saved[:300]
+
     descendants = psutil.Process(demo.proc.pid).children(recursive=True)
-    names = " ".join(" ".join(p.cmdline()) for p in descendants)
+    names = " ".join(command_line(p) for p in descendants)
     assert "logsvc-api" in names and "logsvc-guestagent" in names, names
     return settings, descendants
+
+
+def command_line(process: psutil.Process) -> str:
+    """Its command line; empty for one that just ended (a zombie not yet reaped, or gone)."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return ""
 
 
 def stop_demo(demo: RunningDemo, how: str, settings: dict, descendants: list) -> None:
@@ -246,10 +277,43 @@ def stop_demo(demo: RunningDemo, how: str, settings: dict, descendants: list) ->
     assert not listening(settings["LOGSVC_URL"])
 
 
-def quickstart(demo_dir: Path, stop_how: str, *args: str) -> tuple[RunningDemo, dict]:
+def in_the_console(demo: RunningDemo, settings: dict, browser) -> None:
+    """The console's URL, as printed: the printed token signs in, and "View" shows the log."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    url = settings["LOGSVC_URL"] + "/console/"
+    assert f"In a browser: {url} " in demo.output, demo.output
+    d = browser.driver
+    browser.reset()
+
+    def wait(condition):
+        return WebDriverWait(d, 60, 0.05).until(condition)
+
+    d.get(url)
+    d.find_element(By.ID, "token").send_keys(demo.printed_token())
+    d.find_element(By.CSS_SELECTOR, "form.signin button[type=submit]").click()
+    table = wait(lambda d: d.find_element(By.ID, "instances"))
+    assert INSTANCE in table.text
+    d.find_element(By.CSS_SELECTOR, f'a[href$="/console/instances/{INSTANCE}"]').click()
+    wait(lambda d: d.find_elements(By.ID, "log-general"))
+    assert d.find_elements(By.ID, "log-guest")
+    d.find_element(By.ID, "log-general").find_element(By.LINK_TEXT, "View").click()
+    shown = wait(lambda d: d.find_element(By.ID, "log-text")).get_property("textContent")
+    lines = shown.split("\n")
+    # (the log's first line may be the server's banner)
+    assert len(lines) > 5 and all(SAMPLE_LINE.match(line) for line in lines[-5:]), lines[-5:]
+    # the writer's latest lines, as published: a run of the growing log file
+    written = (demo.dir / "general.log").read_text()
+    assert "\n".join(lines[-20:]) + "\n" in written
+
+
+def quickstart(demo_dir: Path, stop_how: str, *args: str, browser=None) -> tuple[RunningDemo, dict]:
     demo = RunningDemo(demo_dir, *args)
     try:
         settings, descendants = exercise(demo)
+        if browser is not None:
+            in_the_console(demo, settings, browser)
     except BaseException:
         demo.kill()
         raise
@@ -284,10 +348,14 @@ def listened_by(demo: RunningDemo) -> set[int]:
     return ports
 
 
-def test_quickstart_ctrl_c(tmp_path):
-    """./start.sh on the embedded defaults: objects in the demo's directory; Ctrl-C stops it."""
-    _, settings = quickstart(tmp_path / "demo", "ctrl-c")
-    assert settings["LOGSVC_FILE_ROOT"] == str(tmp_path / "demo" / "objects")
+def test_quickstart_ctrl_c(tmp_path, browser):
+    """./start.sh on the embedded defaults: objects in the demo's directory; Ctrl-C stops it.
+
+    Its console, in a browser, shows the demo instance and its log's lines.
+    """
+    quickstart(tmp_path / "demo", "ctrl-c", browser=browser)
+    store = (tmp_path / "demo" / "store-env").read_text()
+    assert f"export LOGSVC_FILE_ROOT={tmp_path / 'demo' / 'objects'}" in store
     objects = sorted((tmp_path / "demo" / "objects").rglob("log-*"))
     assert objects, "nothing published into the local directory"
 
@@ -302,9 +370,9 @@ def test_quickstart_swift_sigterm():
         assert (workdir / "demo" / "objects").exists()
         # Then --swift without --fresh: the agent's offsets describe the other
         # store's objects; the demo says so and starts fresh.
-        demo, settings = quickstart(workdir / "demo", "sigterm", "--swift")
-        assert "LOGSVC_FILE_ROOT" not in settings
-        assert settings["OS_AUTH_URL"].endswith("/auth/v1.0")
+        demo, _ = quickstart(workdir / "demo", "sigterm", "--swift")
+        store = (workdir / "demo" / "store-env").read_text()
+        assert "LOGSVC_FILE_ROOT" not in store and "/auth/v1.0\n" in store
         assert not (workdir / "demo" / "objects").exists()
         assert "starting a local Swift" in demo.output
         assert "stored its logs in file; this one uses swift: starting fresh" in demo.output
@@ -364,3 +432,15 @@ def test_profile_and_private_files(tmp_path):
         demo.kill()
         raise
     stop_demo(demo, "ctrl-c", settings, descendants)
+
+
+def test_quickstart_over_the_message_bus(tmp_path, broker):
+    """./start.sh --bus: the same demo, the API and the agent talking over RabbitMQ."""
+    demo, _ = quickstart(tmp_path / "demo", "sigterm", "--bus")
+    assert "talk over RabbitMQ on 127.0.0.1:5672" in demo.output
+    agent_conf = (tmp_path / "demo" / "guestagent.conf").read_text()
+    assert "transport_url = rabbit://" in agent_conf and "api_url" not in agent_conf
+    assert "dispatch = rpc" in (tmp_path / "demo" / "api.conf").read_text()
+    agent_log = (tmp_path / "demo" / "guestagent.log").read_text()
+    assert "on the message bus (topic logsvc-guestagent)" in agent_log
+    assert "Traceback" not in agent_log

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,8 @@ from keystoneauth1 import token_endpoint
 from troveclient import exceptions as trove_exc
 from troveclient.v1 import client as trove_client
 
-from tests.apistack import INSTANCE, TENANT
+from tests.apistack import INSTANCE, TENANT, Stack
+from tests.helpers import realistic_lines
 
 
 def troveclient_for(stack, token: str, tenant: str = TENANT) -> trove_client.Client:
@@ -118,3 +120,31 @@ def test_openstack_database_log_commands(stack):
     assert refused.returncode != 0 and "SYS" in refused.stderr
     other = openstack(stack, stack.bob, "database", "log", "list", INSTANCE, tenant="tenant-b")
     assert other.returncode != 0 and "Traceback" not in other.stderr
+
+
+@pytest.fixture
+def quick_stack(tmp_path, devswift):
+    """The API answers every publish at once ([api] publish_wait = 0): 202 while it runs."""
+    s = Stack(tmp_path, devswift, api_sections={"api": {"publish_wait": 0}}).start()
+    yield s
+    s.stop()
+
+
+def test_both_clients_take_a_publish_that_runs_on(quick_stack):
+    stack = quick_stack
+    stack.paths["big"].write_bytes(realistic_lines(20000))  # ~2 MB in 16 KiB objects
+    trove = troveclient_for(stack, stack.alice)
+    started = trove.instances.log_action(INSTANCE, "big", publish=True)
+    assert started.name == "big" and started.publish["state"] in ("running", "published")
+    # openstack database log set --publish: joins a running publish (or starts one)
+    joined = openstack(
+        stack, stack.alice, "database", "log", "set", INSTANCE, "big", "--publish", "-f", "json"
+    )
+    assert joined.returncode == 0, joined.stderr
+    assert json.loads(joined.stdout)["name"] == "big"
+    deadline = time.monotonic() + 120
+    while (shown := trove.instances.log_show(INSTANCE, "big")).publish["state"] == "running":
+        assert time.monotonic() < deadline, "the publish never ended"
+        time.sleep(0.2)
+    assert shown.publish["state"] == "published" and shown.pending == 0
+    assert stack.published("big") == stack.paths["big"].read_bytes()

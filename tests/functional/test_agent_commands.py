@@ -81,7 +81,10 @@ def test_list_show_publish_discard(agent):
         "container": log["container"],
         "prefix": agent.prefix,
         "metafile": agent.prefix[:-1] + "_metafile",
+        "follow": False,
+        "publish": log["publish"],
     }
+    assert log["publish"]["state"] == "published"
     assert agent.published() == b"hello\nworld\n"
     shown = json.loads(agent.run("show", "app").stdout)["log"]
     assert shown == log

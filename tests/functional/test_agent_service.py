@@ -17,8 +17,7 @@ from tests.hostileserver import HostileServer, json_answer, redirect
 from tests.processes import AgentProcess, swift_settings
 
 
-@pytest.fixture
-def agent(tmp_path, devswift):
+def _agent(tmp_path, devswift) -> AgentProcess:
     container = f"logs-{uuid.uuid4().hex[:8]}"
     paths = {name: tmp_path / f"{name}.log" for name in ("big", "small")}
     proc = AgentProcess(
@@ -33,6 +32,20 @@ def agent(tmp_path, devswift):
     proc.paths = paths
     proc.container = container
     proc.store = swift_store(devswift)
+    return proc
+
+
+@pytest.fixture
+def agent(tmp_path, devswift):
+    proc = _agent(tmp_path, devswift)
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_agent(tmp_path_factory, devswift):
+    """One agent for the tests of requests it refuses (they change nothing)."""
+    proc = _agent(tmp_path_factory.mktemp("refusing"), devswift)
     yield proc
     proc.stop()
 
@@ -61,7 +74,8 @@ def test_signed_requests_are_served(agent):
         ("other_instance", "bad_signature"),  # an agent sharing the secret was meant
     ],
 )
-def test_refused_requests(agent, how, code):
+def test_refused_requests(shared_agent, how, code):
+    agent = shared_agent
     agent.paths["small"].write_bytes(b"x\n")
     path, body = "/v1/logs/small", json.dumps({"admin": True, "publish": True}).encode()
     headers = {"Content-Type": "application/json"}
@@ -109,7 +123,8 @@ def test_a_request_replayed_after_a_restart_is_refused(agent):
         ("/v1/nothing", {}, 404),
     ],
 )
-def test_bad_requests_get_clear_json_errors(agent, path, body, status):
+def test_bad_requests_get_clear_json_errors(shared_agent, path, body, status):
+    agent = shared_agent
     resp = agent.request("POST", path, body)
     assert resp.status_code == status
     assert resp.json()["error"]["message"]

@@ -19,7 +19,7 @@ from api import claims, logstate, migrate
 from api.db import Database
 from api.models import Base, Instance
 from logsvc.exceptions import Conflict
-from logsvc.logmodel import LogStatus, LogType, LogView
+from logsvc.logmodel import LogStatus, LogType, LogView, PublishOutcome, PublishState
 from tests.processes import ini
 
 
@@ -87,10 +87,40 @@ def test_claims_racing_from_many_threads_let_exactly_one_through(db):
     winners = [r for r in results if r]
     assert len(winners) == 1
     with db.sessions() as session:
-        assert claims.publishing(session, "i1")
+        assert claims.publishing(session, "i1", 90)
     claims.release(db, "i1", "general", winners[0])
     with db.sessions() as session:
-        assert not claims.publishing(session, "i1")
+        assert not claims.publishing(session, "i1", 90)
+
+
+def test_a_publish_outcome_is_kept_and_a_late_running_does_not_undo_its_end(db):
+    _instance(db)
+
+    def view(state, ended=None, error=None, pid="p1"):
+        outcome = PublishOutcome(pid, state, "2026-12-02T12:00:00Z", ended, error)
+        return LogView("general", LogType.USER, LogStatus.READY, 0, 9, None, None, "m", outcome)
+
+    def stored():
+        with db.sessions() as session:
+            return logstate.to_view(logstate.known(session, "i1")[0]).publish
+
+    def record(v):
+        with db.sessions() as session:
+            logstate.record(session, session.get(Instance, "i1"), [v], complete=False)
+
+    def logging(silence=90):
+        with db.sessions() as session:
+            return claims.publishing(session, "i1", silence)
+
+    record(view(PublishState.RUNNING))
+    assert stored().running and logging()
+    assert not logging(silence=-1)  # an agent not heard from within the silence: ACTIVE
+    failed = view(PublishState.FAILED, "2026-12-02T12:09:00Z", "x" * 1024)
+    record(failed)
+    record(view(PublishState.RUNNING))  # the same publish's 202, arriving late
+    assert stored() == failed.publish and not logging()
+    record(view(PublishState.RUNNING, pid="p2"))  # a new publish
+    assert stored().id == "p2" and logging()
 
 
 def manage(conf_path, *args):

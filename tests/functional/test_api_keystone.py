@@ -6,8 +6,10 @@ auth_token middleware, which asks that Keystone as the ``service`` user.
 """
 
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from tests.processes import AgentProcess, ApiProcess
 
@@ -23,6 +25,23 @@ def users(devkeystone):
         "alice": devkeystone.create_user(f"tenant-a-{run}", f"alice-{run}"),
         "bob": devkeystone.create_user(f"tenant-b-{run}", f"bob-{run}"),
     }
+
+
+def console_sign_in(url: str, token: str) -> requests.Session:
+    """A browser's sign-in to the web console, by form; the signed-in session."""
+    http = requests.Session()
+    form = http.get(url + "/console/sign-in", timeout=60)
+    signin = form.text.split('name="signin_token" value="', 1)[1].split('"', 1)[0]
+    resp = http.post(
+        url + "/console/sign-in",
+        data={"token": token, "signin_token": signin, "next": "/console/instances"},
+        allow_redirects=False,
+        timeout=60,
+    )
+    assert resp.status_code == 303, f"sign-in answered {resp.status_code}"
+    # (keystonemiddleware's webob makes the Location absolute)
+    assert urlsplit(resp.headers["Location"]).path == "/console/instances"
+    return http
 
 
 def test_keystone_tokens_are_validated_and_their_identity_trusted(tmp_path, devkeystone, users):
@@ -96,6 +115,18 @@ def test_keystone_tokens_are_validated_and_their_identity_trusted(tmp_path, devk
         revoked = devkeystone.token(users["alice"])
         devkeystone.revoke(revoked)
         assert api.request("GET", "/v1/instance/inst-1/log", revoked).status_code == 401
+
+        # The web console: a Keystone token signs in, through the same middleware.
+        alice_console = console_sign_in(api.url, tokens["alice"])
+        page = alice_console.get(api.url + "/console/instances/inst-1", allow_redirects=False)
+        assert page.status_code == 200 and 'id="log-app"' in page.text
+        bob_console = console_sign_in(api.url, tokens["bob"])
+        assert "inst-1" not in bob_console.get(api.url + "/console/instances").text
+        assert bob_console.get(api.url + "/console/instances/inst-1").status_code == 404
+        with pytest.raises(AssertionError, match="401"):
+            console_sign_in(api.url, "not-a-keystone-token")
+        with pytest.raises(AssertionError, match="401"):
+            console_sign_in(api.url, revoked)
     finally:
         agent.stop()
         api.stop()

@@ -2,10 +2,23 @@
 
 import time
 
+import pytest
+
 from tests.apistack import INSTANCE, OTHER_TENANT, TENANT, Stack
 from tests.helpers import realistic_lines
 
-LOG_KEYS = {"name", "type", "status", "published", "pending", "container", "prefix", "metafile"}
+LOG_KEYS = {
+    "name",
+    "type",
+    "status",
+    "published",
+    "pending",
+    "container",
+    "prefix",
+    "metafile",
+    "publish",
+    "follow",
+}
 
 
 def test_an_owner_lists_shows_enables_publishes_and_discards(db_stack):
@@ -39,7 +52,8 @@ def test_an_owner_lists_shows_enables_publishes_and_discards(db_stack):
     assert disabled["status"] == "Disabled"
 
 
-def test_publish_with_discard_and_disable(stack):
+def test_publish_with_discard_and_disable(both_stack):
+    stack = both_stack
     stack.paths["small"].write_bytes(b"a\n")
     stack.post(stack.alice, {"name": "small", "publish": True})
     stack.paths["small"].write_bytes(b"a\nb\n")
@@ -49,7 +63,8 @@ def test_publish_with_discard_and_disable(stack):
     assert stack.published("small") == b"a\nb\n"
 
 
-def test_another_tenant_learns_nothing(stack):
+def test_another_tenant_learns_nothing(both_stack):
+    stack = both_stack
     stack.paths["small"].write_bytes(b"secret\n")
     nonexistent = stack.logs(stack.bob, "inst-nope")
     assert nonexistent.status_code == 404
@@ -80,7 +95,8 @@ def test_another_tenant_learns_nothing(stack):
     assert own_url.status_code == 404 and set(own_url.json()) == {"itemNotFound"}
 
 
-def test_only_admins_see_unexposed_logs(stack):
+def test_only_admins_see_unexposed_logs(both_stack):
+    stack = both_stack
     stack.paths["hidden"].write_bytes(b"h\n")
     admin_logs = {e["name"] for e in stack.logs(stack.admin).json()["logs"]}
     assert "hidden" in admin_logs
@@ -125,10 +141,11 @@ def settled(logs: list[dict]) -> list[dict]:
     return [log for log in logs if log["name"] != "guest"]
 
 
-def test_unreachable_agent_list_answers_last_known_state_and_actions_503(tmp_path, devswift):
+@pytest.mark.parametrize("transport", ["http", "rpc"])
+def test_unreachable_agent_list_answers_last_known_state_and_actions_503(make_stack, transport):
     # log_list_max_age = 0: every list asks the agent, so the stored state is
     # answered only because the agent cannot be reached.
-    stack = Stack(tmp_path, devswift, api_sections={"api": {"log_list_max_age": 0}}).start()
+    stack = make_stack(transport, api_sections={"api": {"log_list_max_age": 0}}).start()
     try:
         stack.paths["small"].write_bytes(b"x\n")
         before = stack.logs(stack.alice).json()
@@ -200,7 +217,8 @@ BAD_BODIES = [
 ]
 
 
-def test_bad_requests_get_clear_errors(stack):
+def test_bad_requests_get_clear_errors(both_stack):
+    stack = both_stack
     for body, status, words in BAD_BODIES:
         resp = stack.post(stack.alice, body)
         assert resp.status_code == status, (body, resp.text)
@@ -238,7 +256,7 @@ def test_malformed_bodies_ids_and_content_types(stack):
     assert stack.api.request("GET", url, "lsv_not-a-token").status_code == 401
 
 
-def test_two_actions_on_one_log_at_once_the_second_is_refused(db_stack):
+def test_a_publish_joins_the_running_one_and_other_actions_are_refused(db_stack):
     stack = db_stack
     import threading
 
@@ -252,16 +270,21 @@ def test_two_actions_on_one_log_at_once_the_second_is_refused(db_stack):
     while not list(stack.store.list_objects(stack.container, f"{INSTANCE}/file-big/")):
         assert time.monotonic() < deadline
         time.sleep(0.02)
-    second = stack.post(stack.alice, {"name": "big", "publish": True})
+    refused = stack.post(stack.alice, {"name": "big", "discard": True})
     during = stack.api.request("GET", f"/v1/instance/{INSTANCE}", stack.alice).json()
     listed = stack.api.request("GET", "/v1/instance", stack.alice).json()["instances"]
     trove = stack.api.request("GET", f"/v1.0/{TENANT}/instances", stack.alice).json()
+    second = stack.post(stack.alice, {"name": "big", "publish": True})  # ends with the first
     runner.join()
     assert [i["task_state"] for i in listed] == ["LOGGING"]
     assert [i["status"] for i in trove["instances"]] == ["LOGGING"]
     assert first["resp"].status_code == 200
-    assert second.status_code == 409, second.text
-    assert "busy" in second.json()["error"]["message"]
+    assert refused.status_code == 409, refused.text
+    assert "busy" in refused.json()["error"]["message"]
+    # the second publish joined the first: the same publish, its result
+    assert second.status_code == 200, second.text
+    joined = second.json()["log"]["publish"]
+    assert joined == first["resp"].json()["log"]["publish"] and joined["state"] == "published"
     assert during["instance"]["task_state"] == "LOGGING"
     after = stack.api.request("GET", f"/v1/instance/{INSTANCE}", stack.alice).json()
     assert after["instance"]["task_state"] == "ACTIVE"

@@ -30,7 +30,13 @@ def task_state(stack: Stack) -> str:
 
 def test_the_agent_killed_in_a_publish_then_started_again(tmp_path, devswift):
     # log_list_max_age = 0: a list asks the agent, so it shows what the agent is.
-    stack = Stack(tmp_path, devswift, api_sections={"api": {"log_list_max_age": 0}}).start()
+    # agent_silence_warning = 5: a heartbeat that said "publishing" just before the
+    # kill keeps the instance LOGGING only that long (90 s by default).
+    stack = Stack(
+        tmp_path,
+        devswift,
+        api_sections={"api": {"log_list_max_age": 0, "agent_silence_warning": 5}},
+    ).start()
     try:
         data = realistic_lines(30000)  # ~3 MB in 16 KiB objects
         stack.paths["big"].write_bytes(data)
@@ -48,7 +54,8 @@ def test_the_agent_killed_in_a_publish_then_started_again(tmp_path, devswift):
         resp = answers["resp"]
         assert resp.status_code == 503, resp.text
         assert "unreachable" in resp.json()["error"]["message"]
-        assert task_state(stack) == "ACTIVE"  # the claim was given back
+        # The claim was given back (a claim left behind would hold for minutes).
+        wait_for(lambda: task_state(stack) == "ACTIVE", "the instance ACTIVE again", timeout=30)
 
         listed = stack.logs(stack.alice)  # the last known state, marked as such
         assert listed.status_code == 200 and listed.json()["stale"] is True
@@ -81,7 +88,7 @@ def test_the_agent_killed_in_a_publish_then_started_again(tmp_path, devswift):
 
 
 def test_eight_clients_publish_one_growing_log_at_once(stack):
-    """Each client retries on 409 (one action at a time per log) until its publish runs."""
+    """Each client's publish runs, or joins the one that runs (retrying on a 409)."""
     path = stack.paths["big"]
     path.write_bytes(realistic_lines(2000))
     stop = threading.Event()
@@ -135,7 +142,9 @@ def test_eight_clients_publish_one_growing_log_at_once(stack):
         writer.join()
     assert len(outcomes) == 8
     assert all(o["status"] == 200 for o in outcomes), outcomes
-    assert sum(o["refused"] for o in outcomes) > 0  # they did run into each other
+    # they did run into each other: joined a running publish (or, between two, 409)
+    ids = {json.loads(o["body"])["log"]["publish"]["id"] for o in outcomes}
+    assert len(ids) < 8 or sum(o["refused"] for o in outcomes) > 0
     assert path.stat().st_size > size_at_start  # and the log grew meanwhile
     published = [json.loads(o["body"])["log"]["published"] for o in outcomes]
     assert all(0 < p <= path.stat().st_size for p in published)
@@ -175,13 +184,13 @@ def test_a_worker_killed_in_a_publish_leaves_no_lock_behind(tmp_path, devswift):
         publishing.join(60)
         assert "error" in answers, answers
 
-        # The claim's holder is gone: the instance is no longer LOGGING, and the
-        # next action is not refused with 409 (it waited out a TTL of minutes).
-        assert task_state(stack) == "ACTIVE"
+        # The claim's holder is gone: the next action is not refused with 409 (it
+        # waited out a TTL of minutes); the agent's publish ran on, and is joined.
         resp = stack.post(stack.alice, {"name": "big", "publish": True})
         assert resp.status_code == 200, resp.text
         assert resp.json()["log"]["published"] == len(data)
         assert stack.published("big") == data
         assert claim_holders(stack) == []
+        assert task_state(stack) == "ACTIVE"
     finally:
         stack.stop()

@@ -11,8 +11,20 @@ that log's state gone (a lost disk: it resumes from the metafile), the log
 grows, and a publish must leave the objects equal to the file's bytes,
 each where its name says, with figures and a metafile that agree.
 
+Each case runs twice: with the log published on demand (a new object per
+publish), and followed (docs/follow.md), where the publish first rewrites
+the open newest object under its own name with its grown content; one more
+point kills the agent once that rewrite is stored but before it learns it.
+
+The agent keeps several uploads in flight (guest_log_upload_concurrency),
+so most points find others open; two points are about them: the agent
+killed while three uploads are open (their headers taken, their bodies
+not all sent), and once an object is stored while others are open, before
+the agent learns it.
+
 One agent process serves the whole module, one log (and container) per
-case, so that each case costs one restart.
+case, so that each case costs one restart. Its follower publishes at most
+once an hour: the publishes of the test are the only ones.
 """
 
 import contextlib
@@ -29,7 +41,7 @@ import requests
 from logsvc.layout import parse_chunk_name
 from tests.conftest import swift_store
 from tests.faultproxy import Cut, FaultProxy
-from tests.helpers import realistic_lines, wait_for
+from tests.helpers import in_log_order, realistic_lines, wait_for
 from tests.processes import AgentProcess, swift_settings
 
 LIMIT = 4096
@@ -40,19 +52,33 @@ POINTS = {
     "before the metafile": "nometa",
     "the metafile stored, its answer lost": "meta",
     "after the commit, before the answer": "commit",
+    "the open object rewritten, its answer lost": "rewritten",
+    "three uploads open": "open3",
+    "an object stored while others are open, its answer lost": "storedopen",
 }
+_ON_DEMAND = [p for p in POINTS if p != "the open object rewritten, its answer lost"]
 # A lost state is rebuilt from the metafile: it holds either the commit before
 # the publish (objects past it to clean up) or the publish's own. With the
 # metafile lost too, the objects that begin the file are adopted.
-CASES = [(point, "kept") for point in POINTS] + [
+_LOST = [
     ("an object stored, its answer lost", "lost"),
     ("the metafile stored, its answer lost", "lost"),
     ("an object stored, its answer lost", "lost with the metafile"),
+    ("three uploads open", "lost"),
+    ("an object stored while others are open, its answer lost", "lost with the metafile"),
+]
+CASES = [
+    *((point, "kept", "on demand") for point in POINTS if point in _ON_DEMAND),
+    *((point, state, "on demand") for point, state in _LOST),
+    *((point, "kept", "followed") for point in POINTS),
+    *((point, state, "followed") for point, state in _LOST),
+    ("the open object rewritten, its answer lost", "lost", "followed"),
+    ("the open object rewritten, its answer lost", "lost with the metafile", "followed"),
 ]
 
 
-def log_name(point: str, state: str) -> str:
-    return f"{POINTS[point]}_{state.replace(' ', '_')}"
+def log_name(point: str, state: str, mode: str = "on demand") -> str:
+    return f"{'f_' if mode == 'followed' else ''}{POINTS[point]}_{state.replace(' ', '_')}"
 
 
 class Killer:
@@ -64,11 +90,13 @@ class Killer:
         self.log = ""
         self.killed = threading.Event()
         self.chunks_answered = 0
+        self.chunks_begun = 0
+        self.open_at_kill = 0
         self.committed_offset = -1
 
     def arm(self, point: str, log: str, committed_offset: int) -> None:
         self.killed.clear()
-        self.chunks_answered = 0
+        self.chunks_answered = self.chunks_begun = self.open_at_kill = 0
         self.log, self.committed_offset, self.point = log, committed_offset, point
 
     def __call__(self, stage: str, exchange) -> None:
@@ -78,18 +106,31 @@ class Killer:
         meta = exchange.path.endswith(f"/inst-1/file-{self.log}_metafile")
         if chunk and stage == "answered" and exchange.status == 201:
             self.chunks_answered += 1
+        if chunk and stage == "headers":
+            self.chunks_begun += 1
+        # uploads whose headers came, not answered yet (besides this one, once answered)
+        still_open = self.chunks_begun - self.chunks_answered
         hit = {
             "before the first object": chunk and stage == "request",
             "between two objects": chunk and stage == "request" and self.chunks_answered == 3,
+            "the open object rewritten, its answer lost": chunk
+            and stage == "answered"
+            and self.chunks_answered == 1,
             "an object stored, its answer lost": chunk
             and stage == "answered"
             and self.chunks_answered == 3,
             "before the metafile": meta and stage == "request",
             "the metafile stored, its answer lost": meta and stage == "answered",
             "after the commit, before the answer": meta and stage == "relayed",
+            "three uploads open": chunk and stage == "headers" and still_open >= 3,
+            "an object stored while others are open, its answer lost": chunk
+            and stage == "answered"
+            and self.chunks_answered >= 2
+            and still_open >= 2,
         }[self.point]
         if not hit:
             return
+        self.open_at_kill = still_open
         if self.point == "after the commit, before the answer":
             self._wait_for_commit()
         self.point = None
@@ -122,7 +163,13 @@ def rig(tmp_path_factory, devswift):
     agent = AgentProcess(
         home,
         {
-            "DEFAULT": {"guest_log_container_name": container, "guest_log_limit": LIMIT},
+            "DEFAULT": {
+                "guest_log_container_name": container,
+                "guest_log_limit": LIMIT,
+                # the follower's own publishes would race the test's
+                "guest_log_publish_interval": 3600,
+                "guest_log_upload_concurrency": 4,
+            },
             "storage": {"backend": "swift"},
             "swift": {**swift_settings(devswift), "auth_url": f"{proxy.url}/auth/v1.0"},
             "file_datastore": {"logs": ",".join(f"{n}:USER:{home / n}.log" for n in names)},
@@ -146,6 +193,7 @@ def check_consistent(store, container: str, log: str, data: bytes) -> None:
     """Objects in name order are `data`, each where its name says; figures that agree."""
     prefix = f"inst-1/file-{log}/"
     listed = chunks(store, container, prefix)
+    in_log_order(listed)
     assert b"".join(store.get_object(container, o.name)[1] for o in listed) == data
     expected, lines, generations = 0, 0, set()
     for obj in listed:
@@ -165,17 +213,22 @@ def check_consistent(store, container: str, log: str, data: bytes) -> None:
     )
 
 
-@pytest.mark.parametrize(("point", "state"), CASES)
-def test_sigkill_at_each_stage_of_a_publish(rig, point, state):
+@pytest.mark.parametrize(("point", "state", "mode"), CASES)
+def test_sigkill_at_each_stage_of_a_publish(rig, point, state, mode):
     agent, killer, store, pattern = rig
-    log = log_name(point, state)
+    log = log_name(point, state, mode)
     container = pattern % {"log": log}
     path = agent.dir / f"{log}.log"
     if agent.proc.poll() is not None:  # an earlier case failed before its restart
         agent.start()
     first = realistic_lines(150)  # ~15 KB: a few objects published before the fault
     path.write_bytes(first)
-    assert agent.act(log, publish=True)["published"] == len(first)
+    if mode == "followed":  # follow on publishes at once; its last object stays open
+        assert agent.act(log, follow=True)["published"] == len(first)
+        open_object = json.loads((agent.dir / "state" / f"{log}.state").read_bytes())
+        assert open_object["open_offset"] not in (None, 0)
+    else:
+        assert agent.act(log, publish=True)["published"] == len(first)
     data = first + realistic_lines(250, start=150)  # ~25 KB more: 7 objects
     path.write_bytes(data)
 
@@ -184,6 +237,8 @@ def test_sigkill_at_each_stage_of_a_publish(rig, point, state):
         agent.request("POST", f"/v1/logs/{log}", {"admin": True, "publish": True}, timeout=60)
     assert killer.killed.wait(10), "the agent was never killed"
     assert agent.proc.returncode == -signal.SIGKILL
+    if point in ("three uploads open", "an object stored while others are open, its answer lost"):
+        assert killer.open_at_kill >= 2
     if state != "kept":
         (agent.dir / "state" / f"{log}.state").unlink()
     if state == "lost with the metafile":

@@ -44,6 +44,10 @@ WHEEL_MUST_HOLD = [
     "migrations/env.py",
     "migrations/script.py.mako",
     "api/app.py",
+    # the web console's templates and vendored script, served from the package
+    "api/console/templates/console/base.html",
+    "api/console/static/console.js",
+    "api/console/static/console.css",
     "guestagent/cmd.py",
     "logsvc/cli/app.py",
 ]
@@ -110,6 +114,16 @@ def test_sdist_and_wheel_install_and_run_on_a_clean_venv(tmp_path):
         python, "-c", "import api, migrations; print(migrations.__file__)", cwd=work, env=env
     )
     assert where.startswith(str(venv)), where
+    # The web console's templates and script, found where Flask looks for them.
+    run(
+        python,
+        "-c",
+        "import importlib.resources as r; c = r.files('api.console'); "
+        "assert (c / 'templates' / 'console' / 'instance.html').is_file(); "
+        "assert (c / 'static' / 'console.js').is_file()",
+        cwd=work,
+        env=env,
+    )
     for script in SCRIPTS:
         path = venv / "bin" / script
         assert path.exists(), f"{script} was not installed"

@@ -1,12 +1,15 @@
 """The publish invariants (docs/architecture.md#the-publish-invariants-and-how-each-is-kept),
 each against the real Swift and the file store."""
 
+import contextlib
+import dataclasses
 import os
 import shutil
 import threading
 import time
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 
 import pytest
 
@@ -21,6 +24,7 @@ from tests.helpers import (
     CrashingStore,
     LogHarness,
     complete_lines,
+    in_log_order,
     realistic_lines,
     set_mtime,
 )
@@ -165,12 +169,15 @@ def test_a_publish_lists_nothing_and_writes_only_the_new_objects(store, tmp_path
 # --- 3. crash-safe ----------------------------------------------------------------------
 
 
-def _crash_every_step(store, tmp_path, prepare, change, expected):
-    """Fail a publish at step 1, 2, ... until it succeeds; after each, publish again."""
+def _crash_every_step(store, tmp_path, prepare, change, expected, concurrency=1):
+    """Fail a publish at step 1, 2, ... until it succeeds; after each, publish again.
+
+    With several uploads in flight, the step that fails may be any of them.
+    """
     for at in range(1, 200):
         case = tmp_path / f"crash-{at}"
         case.mkdir()
-        log = LogHarness(store, case, limit=48)
+        log = LogHarness(store, case, limit=48, concurrency=concurrency)
         prepare(log)
         change(log)
         crash = Crash(at)
@@ -183,8 +190,10 @@ def _crash_every_step(store, tmp_path, prepare, change, expected):
         else:
             assert at > 3, "the scenario should take several steps"
             return at - 1
+        in_log_order(log.objects())
         log.publish()  # healthy
         assert log.published_bytes() == expected(log), f"after a crash at step {at}"
+        in_log_order(log.objects())
         offsets = [p for p in log.positions()]
         assert len(offsets) == len(set(offsets))
         shutil.rmtree(case)
@@ -195,9 +204,11 @@ BASE = b"".join(b"base line %03d\n" % i for i in range(10))
 NEW = b"".join(b"new line %03d with more\n" % i for i in range(12))
 
 
-@pytest.mark.parametrize("checkpoint", [publishrun.CHECKPOINT_OBJECTS, 2])
+@pytest.mark.parametrize(
+    ("checkpoint", "concurrency"), [(publishrun.CHECKPOINT_OBJECTS, 1), (2, 1), (2, 4)]
+)
 def test_a_crash_at_any_step_of_a_publish_loses_and_duplicates_nothing(
-    store, tmp_path, monkeypatch, checkpoint
+    store, tmp_path, monkeypatch, checkpoint, concurrency
 ):
     monkeypatch.setattr(publishrun, "CHECKPOINT_OBJECTS", checkpoint)
 
@@ -206,7 +217,12 @@ def test_a_crash_at_any_step_of_a_publish_loses_and_duplicates_nothing(
         log.publish()
 
     steps = _crash_every_step(
-        store, tmp_path, prepare, lambda log: log.append(NEW + b"partial"), lambda log: BASE + NEW
+        store,
+        tmp_path,
+        prepare,
+        lambda log: log.append(NEW + b"partial"),
+        lambda log: BASE + NEW,
+        concurrency,
     )
     assert steps >= 8  # inflight mark, several uploads, metafile, commit
 
@@ -498,11 +514,11 @@ def test_two_concurrent_publishes_never_interleave(store, tmp_path):
     order, started = [], threading.Event()
 
     class Slow(CrashingStore):
-        def put_object(self, container, name, data, headers=None):
+        def put_object(self, container, name, data, headers=None, turn=None):
             order.append(threading.current_thread().name)
             started.set()
             time.sleep(0.005)
-            return super().put_object(container, name, data, headers)
+            return super().put_object(container, name, data, headers, turn)
 
     slow = Slow(store, Crash(at=0))
     reports = {}
@@ -551,9 +567,11 @@ def test_more_than_ten_thousand_objects(store, tmp_path):
     assert log.objects()[-1].name > names[-1]
 
 
-def test_memory_stays_bounded_by_the_limit(store, tmp_path):
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_memory_stays_bounded_by_the_limit(store, tmp_path, concurrency):
+    """Two chunks at most with one upload at a time, `concurrency` with several."""
     limit = 256 * 1024
-    log = LogHarness(store, tmp_path, limit=limit)
+    log = LogHarness(store, tmp_path, limit=limit, concurrency=concurrency)
     with open(log.path, "wb") as f:
         for i in range(80):  # 20 MB
             f.write(realistic_lines(2500, start=i * 2500)[: limit - 1] + b"\n")
@@ -565,7 +583,9 @@ def test_memory_stays_bounded_by_the_limit(store, tmp_path):
     finally:
         tracemalloc.stop()
     assert log.state().published == size
-    assert peak < 4 * limit, f"peak {peak} bytes for a {limit}-byte limit"
+    # one upload at a time: two chunks (one read ahead); several: as many, none ahead
+    bound = 4 if concurrency == 1 else concurrency + 1
+    assert peak < bound * limit, f"peak {peak} bytes for a {limit}-byte limit"
 
 
 # --- bad input --------------------------------------------------------------------------
@@ -619,3 +639,112 @@ def test_a_full_state_disk_keeps_everything_consistent(store, tmp_path):
         assert log.published_bytes() == BASE + NEW
     finally:
         os.system(f"umount {log.state_dir}")
+
+
+# --- the open object of a followed log (docs/follow.md) ----------------------------------
+
+
+def _check_whole(log, data: bytes) -> None:
+    """Objects in name order are `data`, each where its name says, lines counted right."""
+    assert log.published_bytes() == data
+    at = 0
+    for (_, offset), obj in zip(log.positions(), log.objects(), strict=True):
+        assert offset == at
+        at += obj.size
+    lines = sum(
+        int(log.store.head_object(log.location.container, o.name)["x-object-meta-lines"])
+        for o in log.objects()
+    )
+    assert lines == data.count(b"\n") == log.state().lines
+
+
+@pytest.mark.parametrize("then", ["followed", "on demand, past its age"])
+def test_a_crash_at_any_step_of_a_rewrite_of_the_open_object(store, tmp_path, monkeypatch, then):
+    """A followed publish fails at step 1, 2, ...; then fails again early (the settle, the
+    rewrite); whatever the store holds meanwhile is a prefix of the log, and the next
+    publish (followed, or on demand once the open object is old) completes it exactly."""
+    monkeypatch.setattr(publishrun, "CHECKPOINT_OBJECTS", 2)
+    data = BASE + NEW
+    for at in range(1, 200):
+        for again in (0, 1, 2, 3):
+            case = tmp_path / f"crash-{at}-{again}"
+            case.mkdir()
+            log = LogHarness(store, case, limit=48)
+            log.write(BASE)
+            log.publisher().publish(follow=True)
+            assert log.state().open_offset is not None  # its last line is an open object
+            log.append(NEW + b"partial")
+            crash = Crash(at)
+            try:
+                log.publisher(
+                    store=CrashingStore(store, crash),
+                    states=CrashingStates(str(log.state_dir), crash),
+                ).publish(follow=True)
+            except (StorageUnavailable, StateError):
+                pass
+            else:
+                assert at > 4, "the scenario should take several steps"
+                _check_whole(log, data)
+                return
+            assert data.startswith(log.published_bytes()), f"a crash at step {at}"
+            if again:
+                second = Crash(again)
+                with contextlib.suppress(StorageUnavailable, StateError):
+                    log.publisher(
+                        store=CrashingStore(store, second),
+                        states=CrashingStates(str(log.state_dir), second),
+                    ).publish(follow=then == "followed")
+                assert data.startswith(log.published_bytes()), f"crashes at {at}, {again}"
+            if then == "followed":
+                log.publisher().publish(follow=True)
+            else:
+                log.settings = dataclasses.replace(log.settings, object_age=1e-6)
+                log.publisher().publish()
+                assert log.state().open_offset is None
+            _check_whole(log, data)
+            shutil.rmtree(case)
+    pytest.fail("the publish never completed")
+
+
+def test_an_open_object_of_age_n_intervals_is_uploaded_n_times(store, tmp_path, monkeypatch):
+    """Its age counts from the publish that opened it: 2x write amplification at age 3."""
+    clock = {"now": 1_000_000.0}
+
+    def time_passes() -> float:  # each look at the clock, 10 ms later: a publish takes time
+        clock["now"] += 0.01
+        return clock["now"]
+
+    monkeypatch.setattr(publishrun, "time", SimpleNamespace(time=time_passes))
+    log = LogHarness(store, tmp_path, limit=1_000_000)
+    log.settings = dataclasses.replace(log.settings, object_age=3.0)
+    new = uploaded = 0
+    for second in range(12):  # one publish a second, each a line later
+        clock["now"] = 1_000_000.0 + second
+        (log.append if second else log.write)(b"line %02d\n" % second)
+        report = log.publisher().publish(follow=True)
+        new, uploaded = new + report.bytes_new, uploaded + report.bytes_published
+    assert [p for _, p in log.positions()] == [0, 24, 48, 72]  # 3 lines each
+    assert uploaded == 2 * new  # 1 + 2 + 3 lines uploaded for 3 lines
+    _check_whole(log, b"".join(b"line %02d\n" % i for i in range(12)))
+
+
+def test_the_open_object_is_rewritten_in_place_until_its_limit_or_its_age(store, tmp_path):
+    log = LogHarness(store, tmp_path, limit=48)
+    log.write(b"one\n")
+    log.publisher().publish(follow=True)
+    log.append(b"two\n")
+    report = log.publisher().publish(follow=True)
+    assert [o.name for o in log.objects()] == [log.location.chunk_name(1, 0)]
+    assert (report.bytes_published, report.bytes_new) == (8, 4)  # the object, whole
+    log.append(b"abcdefghi\n" * 5)  # past the limit: full, then a new open object
+    log.publisher().publish(follow=True)
+    assert [p for _, p in log.positions()] == [0, 48]
+    log.append(b"more\n")
+    log.settings = dataclasses.replace(log.settings, object_age=1e-6)
+    report = log.publisher().publish(follow=True)  # past its age: closed as it is
+    assert (report.bytes_published, report.bytes_new) == (5, 5)
+    assert [p for _, p in log.positions()] == [0, 48, 58]
+    _check_whole(log, b"one\ntwo\n" + b"abcdefghi\n" * 5 + b"more\n")
+    before = [(o.name, o.etag) for o in log.objects()]
+    assert log.publisher().publish(follow=True).objects == 0  # nothing new: nothing moves
+    assert [(o.name, o.etag) for o in log.objects()] == before

@@ -112,6 +112,8 @@ ROUTES = [
     ("POST", "/v1.0/{tenant}/instances/{id}/log", {"name": "small"}),
     ("POST", "/v1.0/{tenant}/instances/{id}/log", {"name": "small", "publish": 1}),
     ("POST", "/v1.0/{tenant}/instances/{id}/log", {"name": "hidden", "discard": "true"}),
+    ("GET", "/v1/instance/{id}/log/small/data?lines=5", None),
+    ("GET", "/v1.0/{tenant}/instances/{id}/log/hidden/data", None),
 ]
 
 
@@ -269,7 +271,8 @@ def assert_everything_in_its_place(stack: Stack) -> None:
     for name in object_names(stack):
         assert OBJECT_NAME.match(name), name
     state = stack.agent.dir / "state"
-    own = re.compile(rf"^(\.?({'|'.join(LOGS)})\.(state|lock)|nonces)$")  # nonces: replays
+    # nonces: replays; <log>.publish: the outcome of its last publish
+    own = re.compile(rf"^(\.?({'|'.join(LOGS)})\.(state|lock|publish)|nonces)$")
     for entry in state.iterdir():
         assert own.match(entry.name), entry.name
     admin_view = stack.api.request("GET", "/v1/instance", stack.admin).json()["instances"]

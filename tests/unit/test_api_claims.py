@@ -56,7 +56,7 @@ def test_an_expired_claim_is_taken_over_and_its_release_leaves_the_new_one(db):
 def test_logging_while_any_publish_of_the_instance_runs(db):
     def publishing(iid):
         with db.sessions() as session:
-            return claims.publishing(session, iid)
+            return claims.publishing(session, iid, 90)
 
     a = claims.claim(db, "i1", "general", "publish", 60)
     b = claims.claim(db, "i1", "slow_query", "publish", 60)
@@ -85,10 +85,10 @@ def test_a_claim_whose_holder_exited_is_taken_over_at_once(db):
     claims.claim(db, "i1", "general", "publish", 3600)
     _hold_as(db, f"{socket.gethostname()} {_exited_pid()} boot:1")
     with db.sessions() as session:
-        assert not claims.publishing(session, "i1")  # no longer LOGGING
+        assert not claims.publishing(session, "i1", 90)  # no longer LOGGING
     token = claims.claim(db, "i1", "general", "publish", 3600)  # no 409
     with db.sessions() as session:
-        assert claims.publishing(session, "i1")
+        assert claims.publishing(session, "i1", 90)
     claims.release(db, "i1", "general", token)
 
 
@@ -113,7 +113,7 @@ def test_a_holder_that_cannot_be_seen_keeps_its_claim(db, who):
     with pytest.raises(Conflict):
         claims.claim(db, "i1", "general", "publish", 3600)
     with db.sessions() as session:
-        assert claims.publishing(session, "i1")
+        assert claims.publishing(session, "i1", 90)
 
 
 def test_a_live_holder_keeps_its_claim_and_an_admin_can_clear_it(db):

@@ -17,6 +17,7 @@ LOG = {
     "container": None,
     "prefix": None,
     "metafile": "inst-1/mysql-general_metafile",
+    "publish": None,
 }
 
 
@@ -37,7 +38,9 @@ def test_a_heartbeat_records_the_agent_and_its_logs(client, app):
     instance = client.get("/v1/instance/inst-1", headers=ADMIN).get_json()["instance"]
     assert instance["last_heartbeat"] and instance["agent_version"] == "0.1.0"
     # Fresh, and complete for an admin: answered from the database (no agent runs here).
-    assert client.get("/v1/instance/inst-1/log", headers=ADMIN).get_json() == {"logs": [LOG]}
+    assert client.get("/v1/instance/inst-1/log", headers=ADMIN).get_json() == {
+        "logs": [LOG | {"follow": False}]  # an agent that does not say: not followed
+    }
     # A user: exposure is not known from heartbeats, so the agent must be asked;
     # it is unreachable, and the last known state shows no log of unknown exposure.
     stale = client.get("/v1/instance/inst-1/log", headers=ALICE).get_json()
@@ -59,6 +62,24 @@ def test_heartbeats_with_a_wrong_secret_or_replayed_or_old_are_refused(client):
         "replayed",
         "bad_signature",
     )
+
+
+def test_a_heartbeat_older_than_the_last_recorded_is_superseded(client):
+    # Over the bus, the consumer's threads may take an agent's heartbeats out of
+    # order: the older one is refused as superseded (the newer said more), and
+    # an exact replay of the newer is still a replay.
+    register(client)
+    now = time.time()
+    newer, headers = beat(client, now=now)
+    assert newer.status_code == 204
+    older, _ = beat(client, now=now - 5)
+    assert older.status_code == 401 and older.get_json()["error"]["code"] == "superseded"
+    path = "/v1/instance/inst-1/heartbeat"
+    data = json.dumps(
+        {"instance_id": "inst-1", "datastore": "mysql", "version": "0.1.0", "logs": None}
+    ).encode()
+    again = client.post(path, data=data, headers=headers, content_type="application/json")
+    assert again.get_json()["error"]["code"] == "replayed"
 
 
 def test_an_instance_with_its_own_secret_is_checked_with_it(client):
@@ -137,3 +158,23 @@ def test_heartbeat_logs_that_do_not_fit_are_refused(client, change):
     resp, _ = beat(client, logs=[{**LOG, **change}])
     assert resp.status_code == 400, resp.get_data(as_text=True)
     assert "not a log" in resp.get_json()["error"]["message"]
+
+
+def test_logs_stored_by_racers_meanwhile_are_merged_over(client, app, monkeypatch):
+    """Each new log another request stores first costs one more try, never a 500."""
+    from api import logstate
+
+    register(client)
+    logs = [
+        LOG | {"name": name, "metafile": f"inst-1/mysql-{name}_metafile"}
+        for name in ("general", "slow_query", "error")
+    ]
+    now = time.time()
+    first = beat(client, logs=logs, now=now)[0]
+    assert first.status_code == 204, first.get_json()  # all three stored
+    # Seen as stored by nobody, three times over: three racers, each a step ahead.
+    real, lies = logstate.known, [[], [], []]
+    monkeypatch.setattr(logstate, "known", lambda s, i: lies.pop() if lies else real(s, i))
+    assert beat(client, logs=logs, now=now + 1)[0].status_code == 204
+    rows = {row.name: row for row in real(app.extensions["logsvc"].db.sessions(), "inst-1")}
+    assert set(rows) == {"general", "slow_query", "error"} and not lies

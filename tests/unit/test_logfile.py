@@ -1,5 +1,7 @@
 """The chunk-cutting rule and the file checks, on plain files."""
 
+import os
+
 import pytest
 
 from guestagent.logfile import HEADER_MAX, OpenLog
@@ -69,3 +71,22 @@ def test_header_is_the_first_line_within_what_was_published(tmp_path):
     path.write_bytes(b"y" * (HEADER_MAX + 10))
     with OpenLog(str(path)) as log:
         assert log.header(HEADER_MAX + 10)[1] == HEADER_MAX
+
+
+def test_a_read_leaves_no_view_of_its_buffer_to_whoever_else_holds_it(tmp_path, monkeypatch):
+    """A Guru Meditation Report (gc.get_objects() in another thread, mid-read) kept the
+    list handed to preadv, and its view with it: cutting the chunk in place then failed
+    with BufferError, and the publish with it."""
+    path = tmp_path / "log"
+    path.write_bytes(b"a line\n" * 1000)
+    held = []
+    preadv = os.preadv
+
+    def keeping(fd, buffers, offset):
+        held.append(buffers)  # as gc.get_objects() in another thread would
+        return preadv(fd, buffers, offset)
+
+    monkeypatch.setattr(os, "preadv", keeping)
+    with OpenLog(str(path)) as log:
+        assert b"".join(chunk for _, chunk in log.chunks(0, 100, False)) == path.read_bytes()
+    assert held

@@ -4,7 +4,15 @@ import pytest
 
 from logsvc.exceptions import ConfigError
 from logsvc.layout import LogLocation, container_name, parse_chunk_name, valid_instance_id
-from logsvc.logmodel import LogStatus, LogType, LogView, RestartState, derive_status
+from logsvc.logmodel import (
+    LogStatus,
+    LogType,
+    LogView,
+    PublishOutcome,
+    PublishState,
+    RestartState,
+    derive_status,
+)
 
 SYS, USER = LogType.SYS, LogType.USER
 
@@ -64,9 +72,33 @@ def test_wire_shape():
         "container",
         "prefix",
         "metafile",
+        "publish",
+        "follow",
     ]
     assert isinstance(wire["published"], int) and wire["status"] == "Partial"
     assert LogView.from_dict(wire) == view
+
+
+def test_a_publish_outcome_travels_with_the_log_and_is_checked():
+    outcome = PublishOutcome("p1", PublishState.FAILED, "2026-12-02T12:00:00Z", None, "gone")
+    view = LogView("general", USER, LogStatus.READY, 0, 4, None, None, "m", outcome)
+    wire = view.to_dict()
+    assert wire["publish"] == {
+        "id": "p1",
+        "state": "failed",
+        "started_at": "2026-12-02T12:00:00Z",
+        "ended_at": None,
+        "error": "gone",
+    }
+    assert LogView.from_dict(wire) == view
+    for bad, says in (
+        ("running", "publish must be an object"),
+        ({**wire["publish"], "state": "done"}, "publish.state must be one of"),
+        ({**wire["publish"], "id": 5}, "id must be a string"),
+        ({**wire["publish"], "error": "x" * 2000}, "error must be a string of 1 to 1024"),
+    ):
+        with pytest.raises(ValueError, match=says):
+            LogView.from_dict({**wire, "publish": bad})
 
 
 def test_names_carry_their_position_and_sort_in_log_order():
