@@ -7,7 +7,9 @@ runs one; the broker hands each heartbeat to one of them) and records each
 heartbeat as ``POST /v1/instance/<id>/heartbeat`` does (api/heartbeat.py:
 signed with the instance's secret, newer than the last one accepted, the
 same staleness window), so a heartbeat is recorded the same whichever way it
-came. A heartbeat refused (malformed, too large, unsigned, badly signed,
+came. A broker that refuses this process what consuming needs (its user's
+permissions) stops it with one line and status 1, and the API with it
+(api/server.py). A heartbeat refused (malformed, too large, unsigned, badly signed,
 stale, replayed, for an instance that is not registered: all alike) is one
 line in the log, and the next one is read. One older than the last recorded
 (the consumer's threads can take an agent's heartbeats out of order when they
@@ -167,8 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     # of 2,664 at N = 1,000). Those beyond stay in the broker's queue meanwhile.
     handlers = min(conf.executor_thread_pool_size, database.connections)
 
+    failure: list[str] = []
+
     def start() -> None:  # oslo.messaging waits for a broker that is away, and logs it
-        server.start(override_pool_size=handlers)
+        try:
+            server.start(override_pool_size=handlers)
+        except Exception as exc:  # refused: this process would consume nothing
+            failure.append(bus.refused_serving(exc))
+            LOG.error("%s", failure[0])
+            sys.stderr.write(f"{PROG}: {failure[0]}\n")
+            stop.set()
+            return
         started.set()
         LOG.info("consuming heartbeats on the message bus (topic %s)", bus.API_TOPIC)
 
@@ -186,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         endpoint.refused,
     )
     database.dispose()
-    return 0
+    return 1 if failure else 0
 
 
 if __name__ == "__main__":

@@ -98,8 +98,13 @@ def main(argv: list[str] | None = None, wrap=None) -> int:
         conf.api.threads,
         conf.api.auth_strategy,
     )
-    ApiServer(conf, wrap=wrap).run()
-    return 0
+    server = ApiServer(conf, wrap=wrap)
+    try:
+        server.run()
+    except SystemExit:  # gunicorn's master ends with sys.exit(0) when it stops
+        if not server.failed:
+            raise
+    return 1 if server.failed else 0
 
 
 if __name__ == "__main__":

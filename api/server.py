@@ -13,7 +13,10 @@ crosses a fork and no connection is shared between processes.
 import http
 import json
 import logging
+import os
+import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -154,6 +157,8 @@ class ApiServer(BaseApplication):
         self.wrap = wrap
         self.status: subprocess.Popen | None = None
         self.bus: subprocess.Popen | None = None
+        self.stopping = False  # the master stops its children itself
+        self.failed = False  # a child it cannot serve without stopped: exit 1
         super().__init__()
 
     def load_config(self) -> None:
@@ -195,8 +200,29 @@ class ApiServer(BaseApplication):
             from api import busd  # oslo.messaging: only with a broker
 
             self.bus = busd.spawn(self.conf, arbiter.pid)
+            threading.Thread(
+                target=self._watch_bus, args=(arbiter.pid,), name="busd-watch", daemon=True
+            ).start()
+
+    def _watch_bus(self, master_pid: int) -> None:
+        """The API stops, status 1, when its heartbeats' consumer stops on its own.
+
+        Without it no heartbeat over the bus is recorded and every instance goes
+        stale: better refused at start, where the operator looks, than deaf.
+        """
+        status = self.bus.wait()  # type: ignore[union-attr]
+        if self.stopping or status == 0:
+            return
+        LOG.error(
+            "the heartbeats' consumer (api/busd.py) stopped with status %s (its line above "
+            "says why): logsvc-api stops too",
+            status,
+        )
+        self.failed = True
+        os.kill(master_pid, signal.SIGTERM)
 
     def _stop_children(self) -> None:
+        self.stopping = True
         for child in (self.status, self.bus):
             if child is not None and child.poll() is None:
                 child.terminate()

@@ -244,19 +244,13 @@ class AgentService:
     def _serve_bus(self) -> None:
         """Serve on the bus; a broker that refuses what serving needs stops the agent.
 
-        oslo.messaging retries a broker that is away for ever, but gives up on
-        one that refuses to let this user declare or consume (its permissions):
-        the agent would then run without taking a call. It stops instead, with
-        one line that says why, and exits 1.
+        It exits 1 then, with one line that says why (bus.refused_serving),
+        rather than run without taking a call.
         """
         try:
             self.bus.start()  # type: ignore[union-attr]
         except Exception as exc:  # whatever it is, the agent cannot serve
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.failure = (
-                f"{bus.OPTION}: the broker refused what serving on the message bus needs "
-                f"(the user's permissions in its virtual host?): {reason}"
-            )
+            self.failure = bus.refused_serving(exc)
             LOG.error("%s", self.failure)
             self.stopping.set()
 

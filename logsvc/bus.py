@@ -226,6 +226,20 @@ def envelope_size(envelope: Any) -> int:
 OPTION = "[DEFAULT] transport_url"
 
 
+def refused_serving(exc: BaseException) -> str:
+    """Why a daemon cannot serve: the broker refused a declaration or a consumer.
+
+    oslo.messaging retries a broker that is away for ever, but gives up on one
+    that refuses this user what serving needs (its permissions in the virtual
+    host): a daemon that went on would run deaf. One line, the option named.
+    """
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return (
+        f"{OPTION}: the broker refused what serving on the message bus needs "
+        f"(the user's permissions in its virtual host?): {reason}"
+    )
+
+
 def check_broker(conf: cfg.ConfigOpts, connect_timeout: float = 5.0) -> str | None:
     """Whether ``[DEFAULT] transport_url`` can work: checked once, at a daemon's start.
 

@@ -7,6 +7,7 @@ but no instance's secret, faults of the broker and of the agent, and the
 broker URL checked at start.
 """
 
+import contextlib
 import json
 import re
 import shutil
@@ -288,6 +289,23 @@ def test_a_broker_url_that_cannot_work_is_one_line_at_start(tmp_path, broker, ur
         assert "wrong" not in lines[0]  # no password
 
 
+@contextlib.contextmanager
+def broker_user(broker, prefix: str, permissions: tuple[str, str, str]):
+    """A RabbitMQ user of the test's virtual host with `permissions`; its URL."""
+    user, password = f"{prefix}-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    ctl = ["rabbitmqctl", "-q"]
+    subprocess.run([*ctl, "add_user", user, password], check=True, capture_output=True)
+    try:
+        subprocess.run(
+            [*ctl, "set_permissions", "-p", broker.vhost, user, *permissions],
+            check=True,
+            capture_output=True,
+        )
+        yield broker.url(user=user, password=password), password
+    finally:
+        subprocess.run([*ctl, "delete_user", user], capture_output=True)
+
+
 def _documented_agent_permissions(exchange: str) -> tuple[str, str, str]:
     """The agents' permissions as docs/deployment.md gives them, for `exchange`.
 
@@ -311,17 +329,8 @@ def test_the_agents_documented_broker_permissions_suffice_and_fence_the_api_queu
     and that user cannot consume the API's queue (it would take the others' heartbeats)."""
     import kombu
 
-    user, password = f"logsvc-agent-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    ctl = ["rabbitmqctl", "-q"]
-    subprocess.run([*ctl, "add_user", user, password], check=True, capture_output=True)
-    try:
-        permissions = _documented_agent_permissions(broker.exchange)
-        subprocess.run(
-            [*ctl, "set_permissions", "-p", broker.vhost, user, *permissions],
-            check=True,
-            capture_output=True,
-        )
-        url = broker.url(user=user, password=password)
+    permissions = _documented_agent_permissions(broker.exchange)
+    with broker_user(broker, "logsvc-agent", permissions) as (url, _password):
         stack = make_stack("rpc", agent_sections={"DEFAULT": {"transport_url": url}}).start()
         try:
             stack.wait_for_heartbeat()
@@ -335,34 +344,41 @@ def test_the_agents_documented_broker_permissions_suffice_and_fence_the_api_queu
             channel = conn.channel()
             with pytest.raises(Exception, match=r"ACCESS_REFUSED|access to queue"):
                 channel.basic_consume(bus.API_TOPIC, callback=lambda *args: None)
-    finally:
-        subprocess.run([*ctl, "delete_user", user], capture_output=True)
 
 
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl (a user)")
 def test_an_agent_whose_broker_user_may_not_declare_stops_and_says_why(tmp_path, broker):
     """oslo.messaging gives up on a refused declaration: the agent must not run on deaf."""
-    user, password = f"logsvc-deaf-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    ctl = ["rabbitmqctl", "-q"]
-    subprocess.run([*ctl, "add_user", user, password], check=True, capture_output=True)
-    try:
-        # Its own queues, but not the exchange they are bound to.
-        mine = "^logsvc-guestagent.*$"
-        subprocess.run(
-            [*ctl, "set_permissions", "-p", broker.vhost, user, mine, mine, mine],
-            check=True,
-            capture_output=True,
-        )
-        settings = broker.settings() | {"transport_url": broker.url(user=user, password=password)}
+    mine = "^logsvc-guestagent.*$"  # its own queues, but not the exchange they are bound to
+    with broker_user(broker, "logsvc-deaf", (mine, mine, mine)) as (url, password):
+        settings = broker.settings() | {"transport_url": url}
         agent = AgentProcess(tmp_path, {"DEFAULT": settings}).start(wait=False)
         try:
             assert agent.proc.wait(timeout=120) == 1
         finally:
             agent.stop()
-        (line,) = log_lines(agent.log, "the broker refused what serving on the message bus needs")
-        assert "[DEFAULT] transport_url" in line and "ACCESS_REFUSED" in line, line
-        assert password not in agent.log.read_text()
-        stderr = (tmp_path / "agent.stderr").read_text()
-        assert "the broker refused what serving" in stderr and password not in stderr
-    finally:
-        subprocess.run([*ctl, "delete_user", user], capture_output=True)
+    (line,) = log_lines(agent.log, "the broker refused what serving on the message bus needs")
+    assert "[DEFAULT] transport_url" in line and "ACCESS_REFUSED" in line, line
+    assert password not in agent.log.read_text()
+    stderr = (tmp_path / "agent.stderr").read_text()
+    assert "the broker refused what serving" in stderr and password not in stderr
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl (a user)")
+def test_an_api_whose_broker_user_may_not_consume_heartbeats_stops_and_says_why(tmp_path, broker):
+    """The API's heartbeat consumer refused its queue: the API stops, status 1, rather
+    than run on while every instance goes stale."""
+    theirs = "^logsvc-guestagent.*$"  # the agents' queues, not the API's
+    with broker_user(broker, "logsvc-deaf-api", (theirs, theirs, theirs)) as (url, password):
+        sections = {"DEFAULT": broker.settings() | {"transport_url": url}}
+        api = ApiProcess(tmp_path, sections | {"agent": {"dispatch": "rpc"}}).start(wait=False)
+        try:
+            assert api.proc.wait(timeout=120) == 1
+        finally:
+            api.stop()
+    (line,) = log_lines(api.log, "the broker refused what serving on the message bus needs")
+    assert "[DEFAULT] transport_url" in line and "ACCESS_REFUSED" in line, line
+    assert log_lines(api.log, "logsvc-api stops too")
+    assert password not in api.log.read_text()
+    stderr = (tmp_path / "api.stderr").read_text()
+    assert "the broker refused what serving" in stderr and password not in stderr
