@@ -40,6 +40,24 @@ def test_a_second_claim_on_a_log_is_refused_until_the_first_is_released(db):
     claims.release(db, "i1", "general", claims.claim(db, "i1", "general", "enable", 60))
 
 
+@pytest.mark.parametrize("join", [False, True])
+def test_a_claim_released_between_the_insert_and_the_read_is_taken(db, monkeypatch, join):
+    """The holder ended in between (PostgreSQL's bench/load.py saw it as 409s): the log is
+    free, so the action runs; a publish that would have joined runs on its own."""
+    insert, calls = claims._insert, []
+
+    def held_then_released(*args):  # the first insert met the holder's row, gone since
+        calls.append(args)
+        return len(calls) > 1 and insert(*args)
+
+    monkeypatch.setattr(claims, "_insert", held_then_released)
+    token = claims.claim(db, "i1", "general", "publish", 60, join=join)
+    assert token is not None and len(calls) == 2
+    with pytest.raises(Conflict, match="busy: a publish started at"):
+        claims.claim(db, "i1", "general", "enable", 60)
+    claims.release(db, "i1", "general", token)
+
+
 def test_an_expired_claim_is_taken_over_and_its_release_leaves_the_new_one(db):
     old = claims.claim(db, "i1", "general", "publish", 60)
     with db.sessions() as session:
