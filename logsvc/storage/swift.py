@@ -4,7 +4,9 @@ Authentication: Swift's v1 (tempauth and the like), Keystone v3 with a
 password or an application credential, or a token and storage URL that the
 caller already holds. python-swiftclient retries connection errors and 5xx
 answers with exponential backoff; we set how often and how long. One
-connection per thread, as a swiftclient Connection is not thread-safe.
+connection per thread, as a swiftclient Connection is not thread-safe,
+closed once its thread has ended (an agent runs each publish and each
+request in a thread of its own: kept, they were a socket per publish).
 
 An upload with a turn (several in flight, ordered: guestagent/uploads.py)
 is the one request swiftclient cannot make: it needs the moment Swift has
@@ -19,8 +21,9 @@ import http.client
 import select
 import ssl
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -183,17 +186,58 @@ def _interim(conn: http.client.HTTPConnection) -> tuple[bool, ClientException | 
     )
 
 
+T = TypeVar("T")
+
+
+class _PerThread(Generic[T]):
+    """One `T` per thread, made on the thread's first use and closed once the thread
+    has ended (looked for whenever another thread makes one) or by `close`.
+
+    `make` is given the other threads' items (under the lock; those of ended
+    threads before they are closed), to start from them.
+    """
+
+    def __init__(self, make: Callable[[list[T]], T], close: Callable[[T], None]):
+        self._make, self._close = make, close
+        self._local = threading.local()
+        self._held: list[tuple[threading.Thread, T]] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        item = getattr(self._local, "item", None)
+        if item is None:
+            with self._lock:
+                ended = [i for t, i in self._held if not t.is_alive()]
+                self._held = [(t, i) for t, i in self._held if t.is_alive()]
+                item = self._make([i for _, i in self._held] + ended)
+                self._held.append((threading.current_thread(), item))
+            self._local.item = item
+            for old in ended:
+                self._close(old)
+        return item
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def close(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+            self._local = threading.local()
+        for _, item in held:
+            self._close(item)
+
+
 class _HttpConnections:
-    """One kept-alive http.client connection per thread and server, for uploads in turn."""
+    """Kept-alive http.client connections, one per thread and server, for uploads in turn."""
 
     def __init__(self, timeout: float, cacert: str | None, insecure: bool):
         self.timeout, self.cacert, self.insecure = timeout, cacert, insecure
-        self._local = threading.local()
-        self._all: list[http.client.HTTPConnection] = []
-        self._lock = threading.Lock()
+        self._threads: _PerThread[dict[tuple[str, str], http.client.HTTPConnection]] = _PerThread(
+            lambda _live: {}, lambda conns: [c.close() for c in conns.values()]
+        )
 
     def get(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
-        held: dict = self._local.__dict__.setdefault("conns", {})
+        held = self._threads.get()
         conn = held.get((scheme, netloc))
         if conn is not None and conn.sock is not None:
             # A kept-alive connection that is readable while idle was closed by the server.
@@ -209,19 +253,32 @@ class _HttpConnections:
             else:
                 conn = http.client.HTTPConnection(netloc, timeout=self.timeout)
             held[(scheme, netloc)] = conn
-            with self._lock:
-                self._all.append(conn)
         return conn
 
     def drop(self, conn: http.client.HTTPConnection) -> None:
         conn.close()  # the next request on it connects again
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._all:
-                conn.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._threads.close()
+
+
+def _close_connection(conn: swift_client.Connection) -> None:
+    """Close a swiftclient Connection's sockets now.
+
+    Its own ``close`` closes the requests session, whose pool manager (urllib3
+    2) forgets its pools without closing them: their sockets stayed open
+    until the garbage collector found them, a socket per thread that had used
+    the store (bench/load.py: an agent at 150 within a minute).
+    """
+    http_conn = conn.http_conn[1] if isinstance(conn.http_conn, tuple) else None
+    session = getattr(http_conn, "request_session", None)
+    for adapter in getattr(session, "adapters", {}).values():
+        pools = getattr(adapter, "poolmanager", None)
+        for key in pools.pools.keys() if pools is not None else ():
+            pool = pools.pools.get(key)
+            if pool is not None:
+                pool.close()
+    conn.close()
 
 
 def _pop_etag(headers: dict[str, str]) -> str | None:
@@ -268,14 +325,16 @@ class SwiftStore(ObjectStore):
         self.retry = retry or SwiftRetry()
         where = auth.storage_url or auth.auth_url or "?"
         self.description = f"Swift at {where}"
-        self._local = threading.local()
-        self._connections: list[swift_client.Connection] = []
-        self._lock = threading.Lock()
+        self._connections: _PerThread[swift_client.Connection] = _PerThread(
+            self._new_connection, _close_connection
+        )
         self._http = _HttpConnections(self.retry.timeout, auth.cacert, auth.insecure)
 
     # --- connections --------------------------------------------------------
 
-    def _new_connection(self) -> swift_client.Connection:
+    def _new_connection(self, live: list[swift_client.Connection]) -> swift_client.Connection:
+        """A thread's connection; it starts with the token another one holds or held,
+        if any: threads authenticate once, not once each."""
         a, r = self.auth, self.retry
         os_options: dict[str, str] = {"interface": a.interface, "endpoint_type": a.interface}
         kwargs: dict[str, object] = {}
@@ -303,7 +362,7 @@ class SwiftStore(ObjectStore):
                 kwargs.update(user=a.user, key=a.key)
         if a.storage_url and not a.token:
             os_options["object_storage_url"] = a.storage_url
-        return swift_client.Connection(
+        conn = swift_client.Connection(
             os_options=os_options,
             retries=r.retries,
             starting_backoff=r.starting_backoff,
@@ -313,28 +372,18 @@ class SwiftStore(ObjectStore):
             insecure=a.insecure,
             **kwargs,
         )
+        known = next((c for c in live if c.url and c.token), None)
+        if known is not None:
+            conn.url, conn.token = known.url, known.token
+        return conn
 
     @property
     def _conn(self) -> swift_client.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._local.conn = self._new_connection()
-            with self._lock:
-                # A thread's connection starts with the token another one holds,
-                # if any: several upload threads authenticate once, not once each.
-                known = next((c for c in self._connections if c.url and c.token), None)
-                if known is not None:
-                    conn.url, conn.token = known.url, known.token
-                self._connections.append(conn)
-        return conn
+        return self._connections.get()
 
     def close(self) -> None:
-        with self._lock:
-            for conn in self._connections:
-                conn.close()
-            self._connections.clear()
+        self._connections.close()
         self._http.close()
-        self._local = threading.local()
 
     # --- errors -------------------------------------------------------------
 
