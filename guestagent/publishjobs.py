@@ -112,13 +112,20 @@ class PublishJobs:
                     return job
                 raise busy(job)
             job = Job(log, flags, PublishOutcome(uuid.uuid4().hex, PublishState.RUNNING, _now()))
-            try:
-                self._save(log, job.outcome)
-            except OSError as exc:
-                raise StateError(
-                    f"log {log!r}: cannot record that a publish starts: {exc.strerror}"
-                ) from None
-            self._running[log] = job
+            self._running[log] = job  # taken: a publish asked from now on joins it
+        # Written outside the lock, which every show and list takes: they never
+        # wait on the disk (an fsync behind a busy Swift took seconds).
+        try:
+            self._save(log, job.outcome)
+        except OSError as exc:
+            job.error = StateError(
+                f"log {log!r}: cannot record that a publish starts: {exc.strerror}"
+            )
+            job.outcome = _ended(job.outcome, PublishState.FAILED, job.error.message)
+            with self._lock:
+                self._running.pop(log, None)
+            job.done.set()  # those who joined meanwhile get the same error
+            raise job.error from None
         threading.Thread(
             target=_traced,
             args=(profiler.get(), self._run, job, work),

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from guestagent.publishjobs import PublishJobs
-from logsvc.exceptions import LogBusy, StorageUnavailable
+from logsvc.exceptions import LogBusy, StateError, StorageUnavailable
 from logsvc.logmodel import PublishState
 
 PUBLISH = frozenset({"publish"})
@@ -69,3 +69,70 @@ def test_a_running_outcome_whose_process_is_gone_is_a_failure(tmp_path):
 
 def test_no_outcome_before_the_first_publish(tmp_path):
     assert PublishJobs(str(tmp_path)).outcome("general") is None
+
+
+def test_reads_do_not_wait_while_a_publish_records_its_start(tmp_path, monkeypatch):
+    """Shows and lists read the running publish under the jobs' lock: recording the
+    start (a file written and synced, seconds behind a busy disk) happens outside it."""
+    jobs = PublishJobs(str(tmp_path))
+    saving, disk = threading.Event(), threading.Event()
+    save = jobs._save
+
+    def slow_save(log, outcome):
+        saving.set()
+        assert disk.wait(30)
+        save(log, outcome)
+
+    monkeypatch.setattr(jobs, "_save", slow_save)
+    started: list = []
+    starter = threading.Thread(
+        target=lambda: started.append(jobs.start_or_join("general", PUBLISH, lambda: None))
+    )
+    starter.start()
+    try:
+        assert saving.wait(30)
+        reader = threading.Thread(target=lambda: jobs.outcome("general"))
+        reader.start()
+        reader.join(5)
+        assert not reader.is_alive(), "a read waited for the publish's start to be written"
+        assert jobs.outcome("general").state is PublishState.RUNNING
+    finally:
+        disk.set()
+        starter.join(30)
+    assert started and started[0].done.wait(30)
+
+
+def test_a_start_that_cannot_be_recorded_fails_the_publish_and_those_who_joined(
+    tmp_path, monkeypatch
+):
+    jobs = PublishJobs(str(tmp_path))
+    saving, disk = threading.Event(), threading.Event()
+    ran: list = []
+
+    def failing_save(log, outcome):
+        if outcome.state is PublishState.RUNNING:
+            saving.set()
+            assert disk.wait(30)
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(jobs, "_save", failing_save)
+    errors: list = []
+
+    def start():
+        try:
+            jobs.start_or_join("general", PUBLISH, lambda: ran.append(1))
+        except StateError as exc:
+            errors.append(exc)
+
+    starter = threading.Thread(target=start)
+    starter.start()
+    assert saving.wait(30)
+    joined = jobs.start_or_join("general", PUBLISH, lambda: ran.append(2))  # joins it
+    disk.set()
+    starter.join(30)
+    assert joined.done.wait(30) and isinstance(joined.error, StateError)
+    assert "No space left on device" in errors[0].message and not ran
+    assert jobs.running("general") is None  # free for the next publish
+    monkeypatch.undo()
+    assert jobs.start_or_join("general", PUBLISH, lambda: ran.append(3)).done.wait(30)
+    assert ran == [3]
