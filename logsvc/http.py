@@ -25,6 +25,9 @@ between the chunks of the answer only.
 """
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -58,6 +61,63 @@ class Answer:
     body: bytes
 
 
+class _Watchdog:
+    """One thread per process that ends the calls whose deadline has come.
+
+    (A ``threading.Timer`` per call started a thread per call: on two busy
+    cores bench/load.py saw the API spend most of a log-show in
+    ``Thread.start``, waiting for the new thread to run.) Deadlines wait in a
+    heap; a call that ends first is only marked, and dropped when its time
+    comes or when such marks are most of the heap.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # the thread stays in the parent
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._ended = 0
+        self._thread: threading.Thread | None = None
+
+    def add(self, deadline: "_Deadline") -> None:
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="deadlines", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, (deadline.ends, next(self._order), deadline))
+            if self._heap[0][2] is deadline:
+                self._cond.notify()
+
+    def ended(self, deadline: "_Deadline") -> None:
+        with self._cond:
+            deadline.ended = True
+            self._ended += 1
+            if self._ended > 64 and self._ended * 2 > len(self._heap):
+                self._heap = [entry for entry in self._heap if not entry[2].ended]
+                heapq.heapify(self._heap)
+                self._ended = 0
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    while self._heap and self._heap[0][2].ended:
+                        heapq.heappop(self._heap)
+                        self._ended -= 1
+                    now = time.monotonic()
+                    if self._heap and self._heap[0][0] <= now:
+                        deadline = heapq.heappop(self._heap)[2]
+                        break
+                    self._cond.wait(self._heap[0][0] - now if self._heap else None)
+            deadline.expire()
+
+
+_watchdog = _Watchdog()
+
+
 class _Deadline:
     """The end of one call: at that moment, the sockets of the call are shut down."""
 
@@ -65,19 +125,18 @@ class _Deadline:
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
         self.expired = False
+        self.ended = False  # the call ended first (the watchdog's to change)
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> "_Deadline":
         _current.deadline = self
-        self._timer.start()
+        _watchdog.add(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         _current.deadline = None
-        self._timer.cancel()
+        _watchdog.ended(self)
         with self._lock:
             for sock in self._sockets:
                 sock.close()  # our duplicate only; the connection may go back to its pool
@@ -98,8 +157,10 @@ class _Deadline:
             if self.expired:
                 _shutdown(dup)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
         with self._lock:
+            if self.ended:  # between the watchdog's look and now
+                return
             self.expired = True
             for sock in self._sockets:
                 _shutdown(sock)
