@@ -171,6 +171,8 @@ def post_log(
         view, stale = show_log(session, instance, agent, name, admin, silence)
         if stale:
             return {"log": view.to_dict()} | stale, 200
+        if logstate.says_nothing_new(session, instance.id, view, None if admin else True):
+            return {"log": view.to_dict()}, 200
     else:
         action = claims.PUBLISH if publish else "+".join(sorted(flags))
         if "follow" in flags and not flags["follow"] and len(flags) == 1:

@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import delete, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -108,6 +109,30 @@ def _apply(row: LogRecord, view: LogView) -> None:
     row.publish_started_at = outcome.started_at
     row.publish_ended_at = outcome.ended_at
     row.publish_error = outcome.error
+
+
+#: What every answer of an agent changes: a show that changes nothing else is not written.
+_TRANSIENT = frozenset({"pending", "updated_at"})
+
+
+def says_nothing_new(
+    session: Session, instance_id: str, view: LogView, exposed: bool | None
+) -> bool:
+    """Whether `view` (a show's answer) would change its stored row in nothing but
+    its pending bytes: the show then writes nothing.
+
+    Each write holds the database's write lock, and on SQLite under load a show
+    spent most of its time waiting for it (bench/load.py). The pending bytes
+    the row keeps come from the heartbeats and every action meanwhile.
+    `exposed`: what the show tells of the log's exposure (None: nothing).
+    """
+    row = session.get(LogRecord, (instance_id, view.name))
+    if row is None or (exposed is not None and row.exposed != exposed):
+        return False
+    columns = [attr.key for attr in sa_inspect(LogRecord).column_attrs]
+    probe = LogRecord(**{key: getattr(row, key) for key in columns})
+    _apply(probe, view)
+    return all(getattr(probe, key) == getattr(row, key) for key in columns if key not in _TRANSIENT)
 
 
 def record(
