@@ -43,6 +43,7 @@ from logsvc import bus, gmr
 from logsvc.conf import messaging
 from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
 from logsvc.signing import Superseded, check_headers
+from logsvc.stopsignals import StopSignals
 
 PROG = "logsvc-api-bus"
 LOG = logging.getLogger(__name__)
@@ -158,9 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         access_policy=oslo_messaging.DefaultRPCAccessPolicy,
     )
     gmr.setup(conf, f"{PROG}-{os.getpid()}")
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop, signals = threading.Event(), StopSignals()
     started = threading.Event()
 
     # Each heartbeat holds a database connection while it is recorded: no more
@@ -184,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         LOG.info("consuming heartbeats on the message bus (topic %s)", bus.API_TOPIC)
 
     threading.Thread(target=start, name="bus", daemon=True).start()
-    while not stop.wait(1.0):  # wakes to run a signal's handler (see the agent's wait)
-        pass
+    signals.wait(stop)
     if started.is_set():
         server.stop()
         server.wait()

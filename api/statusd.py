@@ -25,6 +25,7 @@ import logsvc
 from api import conf as api_conf
 from api.status_collectors import status_service
 from logsvc import gmr
+from logsvc.stopsignals import StopSignals
 
 PROG = "logsvc-api-status"
 
@@ -58,12 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     oslo_logging.setup(conf, PROG, version=logsvc.__version__)
     service = status_service(conf, args.master_pid)
     gmr.setup(conf, f"{PROG}-{os.getpid()}")
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    stop, signals = threading.Event(), StopSignals()
     service.start()
-    while not stop.wait(1.0):  # wakes to run a signal's handler (see the agent's wait)
-        pass
+    signals.wait(stop)
     service.stop()
     return 0
 

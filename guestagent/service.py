@@ -13,7 +13,6 @@ heartbeats go over the bus.
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import time
@@ -37,6 +36,7 @@ from logsvc.readdeadline import DeadlineSocket
 from logsvc.redact import secrets_in_conf
 from logsvc.signing import Verifier, sign
 from logsvc.status import Category, StatusService
+from logsvc.stopsignals import StopSignals
 from logsvc.storage import store_from_conf
 
 if TYPE_CHECKING:
@@ -233,13 +233,9 @@ class AgentService:
         if self.server is not None:
             self.server.stop()
 
-    def wait(self) -> None:
-        # Woken every second: a signal that the kernel hands to another thread
-        # does not interrupt the main thread's wait, and Python runs its handler
-        # (which sets `stopping`) only in the main thread, once that one runs.
-        # A SIGTERM was seen ignored for a minute, a plain wait() never woken.
-        while not self.stopping.wait(1.0):
-            pass
+    def wait(self, signals: StopSignals) -> None:
+        """Until SIGTERM or SIGINT, or a stop of the agent's own (logsvc.stopsignals)."""
+        signals.wait(self.stopping)
 
     def _serve_bus(self) -> None:
         """Serve on the bus; a broker that refuses what serving needs stops the agent.
@@ -365,9 +361,7 @@ def serve(conf: cfg.ConfigOpts) -> int:
     )
     LOG.info("Guru Meditation Report on %s", trigger)
     service.start()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: service.stopping.set())
-    service.wait()
+    service.wait(StopSignals())
     LOG.info("logsvc-guestagent stopping")
     # Whatever hangs in the way out, the process ends, and says where it hung.
     watchdog = threading.Timer(
