@@ -62,6 +62,7 @@ def host(args: argparse.Namespace) -> int:
     from logsvc import bus, http
     from logsvc.conf import messaging
     from logsvc.signing import Verifier
+    from logsvc.stopsignals import StopSignals
     from logsvc.storage.file import FileStore
 
     base = Path(args.dir)
@@ -135,11 +136,11 @@ def host(args: argparse.Namespace) -> int:
         step = args.interval / max(1, len(agents))
         while not stop.is_set():
             for manager, served in agents:
-                if stop.wait(step):
+                if signals.received is not None or stop.wait(step):
                     return
                 beat(manager, served)
 
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signals = StopSignals((signal.SIGTERM,))  # noted, never set from the handler
     print("ready " + json.dumps(ports), flush=True)
     sys.stdin.readline()  # registered: go
     heartbeats()

@@ -21,7 +21,6 @@ import fcntl
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +29,8 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from logsvc.stopsignals import StopSignals
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -243,16 +244,22 @@ class Interrupted(Exception):
 class Demo:
     """The processes of the demo, started in order and stopped in reverse."""
 
-    def __init__(self, demo: Path, stop: threading.Event):
+    def __init__(self, demo: Path, stop: threading.Event, signals: StopSignals):
         self.dir = demo
         self.stop = stop
+        self.signals = signals  # Ctrl-C and SIGTERM, noted (logsvc.stopsignals)
         self.children: list[subprocess.Popen] = []
         self.devswift = None
 
     def check(self) -> None:
         # A Ctrl-C during start-up stops the demo there, not after everything started.
-        if self.stop.is_set():
+        if self.stopping():
             raise Interrupted()
+
+    def stopping(self) -> bool:
+        if self.signals.received is not None:
+            self.stop.set()  # here, in the main thread: never inside stop.wait()
+        return self.stop.is_set()
 
     def manage(self, api_conf: str, *args: str) -> str:
         """`logsvc-manage --config-file api.conf ARGS`: its output."""
@@ -311,7 +318,7 @@ class Demo:
 
     def watch(self) -> None:
         """Until stopped; a daemon that exits stops the demo."""
-        while not self.stop.is_set():
+        while not self.stopping():
             for proc in self.children:
                 if proc.poll() is not None:
                     print(f"{proc.args[0]} exited with {proc.returncode}; stopping", flush=True)
@@ -411,9 +418,7 @@ def main() -> int:
     (demo / "backend").write_text(backend + "\n")
 
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    procs = Demo(demo, stop)
+    procs = Demo(demo, stop, StopSignals())
     try:
         swift_creds = None
         if args.swift:
