@@ -357,11 +357,16 @@ def test_an_agent_whose_broker_user_may_not_declare_stops_and_says_why(tmp_path,
             assert agent.proc.wait(timeout=120) == 1
         finally:
             agent.stop()
-    (line,) = log_lines(agent.log, "the broker refused what serving on the message bus needs")
+    said_refused_once(agent.log, tmp_path / "agent.stderr", password)
+
+
+def said_refused_once(log: Path, stderr: Path, password: str) -> None:
+    """The daemon's one line on the refusal, in its log and on stderr, without the password."""
+    (line,) = log_lines(log, "the broker refused what serving on the message bus needs")
     assert "[DEFAULT] transport_url" in line and "ACCESS_REFUSED" in line, line
-    assert password not in agent.log.read_text()
-    stderr = (tmp_path / "agent.stderr").read_text()
-    assert "the broker refused what serving" in stderr and password not in stderr
+    assert password not in log.read_text()
+    said = stderr.read_text()
+    assert "the broker refused what serving" in said and password not in said
 
 
 @pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl (a user)")
@@ -376,9 +381,5 @@ def test_an_api_whose_broker_user_may_not_consume_heartbeats_stops_and_says_why(
             assert api.proc.wait(timeout=120) == 1
         finally:
             api.stop()
-    (line,) = log_lines(api.log, "the broker refused what serving on the message bus needs")
-    assert "[DEFAULT] transport_url" in line and "ACCESS_REFUSED" in line, line
+    said_refused_once(api.log, tmp_path / "api.stderr", password)
     assert log_lines(api.log, "logsvc-api stops too")
-    assert password not in api.log.read_text()
-    stderr = (tmp_path / "api.stderr").read_text()
-    assert "the broker refused what serving" in stderr and password not in stderr
