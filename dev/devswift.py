@@ -152,7 +152,8 @@ class DevSwift:
         for d in (etc, data / "sdb1", logs, work / "cache"):
             d.mkdir(parents=True, exist_ok=True)
         _check_xattrs(data)
-        self.ports = {name: free_port() for name, (_, _, port) in _SERVERS.items() if port}
+        names = [name for name, (_, _, port) in _SERVERS.items() if port]
+        self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         _write_configs(etc, data, self.ports, self.keystone)
         _build_rings(etc, self.ports)
         self.proxy_url = f"http://127.0.0.1:{self.ports['proxy']}"
@@ -203,6 +204,8 @@ class DevSwift:
             raise SwiftUnavailable("add_proxy: this Swift does not validate Keystone tokens")
         etc = Path(self.workdir) / "etc"
         port = free_port()
+        while port in self.ports.values():  # see free_ports
+            port = free_port()
         text = (etc / "proxy-server.conf").read_text()
         text = text.replace(f"bind_port = {self.ports['proxy']}\n", f"bind_port = {port}\n", 1)
         extra = "".join(f"{k} = {v}\n" for k, v in authtoken.items())
@@ -320,9 +323,23 @@ def _reap(pid: int) -> None:
 
 def free_port() -> int:
     """A TCP port of 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports of 127.0.0.1 that nothing listens on now.
+
+    Each probe stays bound until all are chosen: one after the other, the
+    kernel may hand out a port twice. Swift's servers listen with SO_REUSEPORT
+    (eventlet's default), so two of them given one port would both listen on
+    it and share its connections (CI saw tempauth's request answered 400 by
+    another server of the same Swift).
+    """
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
 
 
 def _port_open(port: int) -> bool:

@@ -52,3 +52,12 @@ def test_without_the_swift_package_it_says_so(tmp_path):
     assert "No module named 'swift'" in started.stderr
     assert "pip install -e '.[devswift]'" in started.stderr
     assert "Traceback" not in started.stderr, started.stderr
+
+
+def test_the_ports_of_one_swift_are_distinct():
+    """Its servers listen with SO_REUSEPORT: two given one port would share it."""
+    from dev.devswift import free_ports
+
+    for _ in range(20):
+        ports = free_ports(6)
+        assert len(set(ports)) == 6
