@@ -40,7 +40,7 @@ from api import bodies, heartbeat
 from api import conf as api_conf
 from api.db import Database
 from logsvc import bus, gmr
-from logsvc.conf import messaging
+from logsvc.conf import config_args, messaging
 from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
 from logsvc.signing import Superseded, check_headers
 from logsvc.stopsignals import StopSignals
@@ -51,12 +51,7 @@ LOG = logging.getLogger(__name__)
 
 def command(conf: cfg.ConfigOpts, master_pid: int) -> list[str]:
     """How the master starts this process, with the master's configuration."""
-    argv = [sys.executable, "-m", "api.busd", "--master-pid", str(master_pid)]
-    for path in conf.config_file or []:
-        argv += ["--config-file", path]
-    for path in conf.config_dir or []:
-        argv += ["--config-dir", path]
-    return argv
+    return [sys.executable, "-m", "api.busd", "--master-pid", str(master_pid), *config_args(conf)]
 
 
 def spawn(conf: cfg.ConfigOpts, master_pid: int) -> subprocess.Popen | None:

@@ -25,6 +25,7 @@ import logsvc
 from api import conf as api_conf
 from api.status_collectors import status_service
 from logsvc import gmr
+from logsvc.conf import config_args
 from logsvc.stopsignals import StopSignals
 
 PROG = "logsvc-api-status"
@@ -32,12 +33,14 @@ PROG = "logsvc-api-status"
 
 def command(conf: cfg.ConfigOpts, master_pid: int) -> list[str]:
     """How the master starts this process, with the master's configuration."""
-    argv = [sys.executable, "-m", "api.statusd", "--master-pid", str(master_pid)]
-    for path in conf.config_file or []:
-        argv += ["--config-file", path]
-    for path in conf.config_dir or []:
-        argv += ["--config-dir", path]
-    return argv
+    return [
+        sys.executable,
+        "-m",
+        "api.statusd",
+        "--master-pid",
+        str(master_pid),
+        *config_args(conf),
+    ]
 
 
 def spawn(conf: cfg.ConfigOpts, master_pid: int) -> subprocess.Popen | None:

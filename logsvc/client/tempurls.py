@@ -24,7 +24,13 @@ from logsvc.exceptions import (
     StorageUnavailable,
 )
 from logsvc.safetext import printable
-from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectInfo, ObjectStore, UploadTurn
+from logsvc.storage.base import (
+    DEFAULT_READ_CHUNK,
+    ObjectInfo,
+    ObjectStore,
+    UploadTurn,
+    byte_range,
+)
 
 #: Times one read is made again with fresh URLs (each after a refusal).
 _REFRESHES = 5
@@ -163,16 +169,10 @@ class TempUrlStore(ObjectStore):
     def get_object(
         self, container: str, name: str, start: int | None = None, end: int | None = None
     ) -> tuple[dict[str, str], bytes]:
-        headers = {}
-        if start is not None and start < 0:
-            if end is not None:
-                raise ValueError("a suffix range takes no end")
-            headers["Range"] = f"bytes=-{-start}"
-        elif start is not None or end is not None:
-            first = start or 0
-            if end is not None and end <= first:
-                return self.head_object(container, name), b""
-            headers["Range"] = f"bytes={first}-{'' if end is None else end - 1}"
+        wanted = byte_range(start, end)
+        if wanted == "":
+            return self.head_object(container, name), b""
+        headers = {"Range": wanted} if wanted else {}
         resp = self._request("GET", name, headers)
         if resp.status_code == 416:  # the range starts past the end
             resp.close()

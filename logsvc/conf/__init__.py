@@ -12,6 +12,17 @@ from typing import Any
 from oslo_config import cfg
 
 
+def config_args(conf: cfg.ConfigOpts) -> list[str]:
+    """The command-line arguments that give another process the same configuration
+    files and directories as `conf` (the API's processes beside gunicorn)."""
+    args: list[str] = []
+    for path in conf.config_file or []:
+        args += ["--config-file", path]
+    for path in conf.config_dir or []:
+        args += ["--config-dir", path]
+    return args
+
+
 def registered_opts(conf: cfg.ConfigOpts) -> list[tuple[str | None, cfg.Opt]]:
     """Every option `conf` has registered, ours and the libraries', with its group.
 

@@ -14,6 +14,8 @@ configuration names a broker.
 
 from oslo_config import cfg
 
+from logsvc.conf import config_args
+
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """``[DEFAULT] transport_url`` and the rest of oslo.messaging's options."""
@@ -28,12 +30,7 @@ def register_if_named(conf: cfg.ConfigOpts) -> bool:
     """After parsing: register oslo.messaging's options when the files name a broker."""
     probe = cfg.ConfigOpts()
     probe.register_opt(cfg.StrOpt("transport_url"))
-    args: list[str] = []
-    for path in conf.config_file or []:
-        args += ["--config-file", path]
-    for path in conf.config_dir or []:
-        args += ["--config-dir", path]
-    probe(args, project="logsvc", default_config_files=[], default_config_dirs=[])
+    probe(config_args(conf), project="logsvc", default_config_files=[], default_config_dirs=[])
     if not probe.transport_url:
         return False
     register_opts(conf)

@@ -40,6 +40,24 @@ def md5_hex(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
+def byte_range(start: int | None, end: int | None) -> str | None:
+    """The ``Range`` header's value for the bytes ``[start, end)`` of an object.
+
+    A negative `start` is a suffix (the last ``-start`` bytes; no `end` then).
+    None: no range (the whole object); "": a range that selects nothing.
+    """
+    if start is not None and start < 0:
+        if end is not None:
+            raise ValueError("a suffix range takes no end")
+        return f"bytes=-{-start}"
+    if start is None and end is None:
+        return None
+    first = start or 0
+    if end is not None and end <= first:
+        return ""
+    return f"bytes={first}-{'' if end is None else end - 1}"
+
+
 class UploadTurn(Protocol):
     """Where one upload stands among others in flight, told by the store as it goes.
 

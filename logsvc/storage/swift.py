@@ -37,7 +37,14 @@ from logsvc.exceptions import (
     StorageError,
     StorageUnavailable,
 )
-from logsvc.storage.base import DEFAULT_READ_CHUNK, ObjectInfo, ObjectStore, UploadTurn, md5_hex
+from logsvc.storage.base import (
+    DEFAULT_READ_CHUNK,
+    ObjectInfo,
+    ObjectStore,
+    UploadTurn,
+    byte_range,
+    md5_hex,
+)
 
 _PAGE = 10000
 # How swiftclient says, before any request, that its settings are incomplete.
@@ -497,17 +504,10 @@ class SwiftStore(ObjectStore):
     def get_object(
         self, container: str, name: str, start: int | None = None, end: int | None = None
     ) -> tuple[dict[str, str], bytes]:
-        req_headers = {}
-        if start is not None and start < 0:
-            if end is not None:
-                raise ValueError("a suffix range takes no end")
-            req_headers["Range"] = f"bytes=-{-start}"
-        elif start is not None or end is not None:
-            first = start or 0
-            if end is not None and end <= first:
-                return self.head_object(container, name), b""
-            last = "" if end is None else str(end - 1)
-            req_headers["Range"] = f"bytes={first}-{last}"
+        wanted = byte_range(start, end)
+        if wanted == "":
+            return self.head_object(container, name), b""
+        req_headers = {"Range": wanted} if wanted else {}
         try:
             headers, body = self._conn.get_object(container, name, headers=req_headers)
         except ClientException as exc:
