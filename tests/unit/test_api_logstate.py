@@ -1,4 +1,4 @@
-"""api.logstate: what a show writes (only what is new beyond its pending bytes)."""
+"""api.logstate: what a show writes (a log not stored yet, and its exposure)."""
 
 import dataclasses
 
@@ -36,25 +36,27 @@ def session(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("change", "exposed", "nothing_new"),
+    "change",
     [
-        ({"pending": 5_000}, True, True),  # new bytes only: not written
-        ({"pending": 5_000}, None, True),  # an admin's show
-        ({"status": LogStatus.PARTIAL, "pending": 5_000}, True, False),
-        ({"published": 200}, True, False),
-        ({"follow": True}, True, False),
-        (
-            {"publish": PublishOutcome("p2", PublishState.RUNNING, "2026-12-03T10:05:00Z")},
-            True,
-            False,
-        ),
-        ({"name": "slow_query"}, True, False),  # not stored yet
+        {"pending": 5_000},  # new bytes
+        {"status": LogStatus.PARTIAL, "pending": 5_000},
+        {"published": 200},  # published meanwhile
+        {"status": LogStatus.DISABLED},  # switched by an action, which stored it
+        {"follow": True},
+        {"publish": PublishOutcome("p2", PublishState.RUNNING, "2026-12-03T10:05:00Z")},
     ],
 )
-def test_a_show_is_written_only_when_it_says_something_new(session, change, exposed, nothing_new):
+@pytest.mark.parametrize("exposed", [True, None])  # a user's show, an admin's
+def test_a_show_of_a_stored_log_writes_nothing(session, change, exposed):
     view = dataclasses.replace(VIEW, **change)
-    assert logstate.says_nothing_new(session, "i1", view, exposed) is nothing_new
+    assert logstate.says_nothing_new(session, "i1", view, exposed)
     assert not session.dirty and not session.new  # the look changed nothing
+
+
+def test_a_show_of_a_log_not_stored_yet_is_written(session):
+    assert not logstate.says_nothing_new(
+        session, "i1", dataclasses.replace(VIEW, name="slow_query"), None
+    )
 
 
 def test_a_show_that_tells_the_exposure_is_written(session):
