@@ -110,24 +110,35 @@ def _apply(row: LogRecord, view: LogView) -> None:
     row.publish_error = outcome.error
 
 
-def says_nothing_new(
-    session: Session, instance_id: str, view: LogView, exposed: bool | None
+def tells_nothing_new(
+    rows: Iterable[LogRecord],
+    views: Iterable[LogView],
+    *,
+    exposed_listing: bool = False,
+    exposed: bool | None = None,
 ) -> bool:
-    """Whether a show's answer (`view`) tells nothing that the stored row needs
-    from it: the show then writes nothing.
+    """Whether a read's answer from the agent (`views`: a show's log, a
+    non-admin's list) tells nothing that the stored `rows` need from it: the
+    read then writes nothing.
 
-    A show is a read. What it sees moves with every line the database writes
-    and every publish: the bytes pending and published, the status that follows
-    from them, a publish starting and ending. Written at every show, that made
-    each show wait for the database's one writer: on SQLite under bench/load.py
-    a show's p99 was 4.5 s with the write, 0.6 s without. The heartbeats store
-    all of it every ``[agent] heartbeat_interval`` seconds, and the actions and
-    lists as they happen, so a show writes only what they may not know: a log
-    not stored yet, and what the caller's show tells of its exposure.
-    `exposed`: that (None: nothing).
+    A show or a list is a read. What it sees moves with every line the
+    database writes and every publish: the bytes pending and published, the
+    status that follows from them, a publish starting and ending. Written at
+    every read, that made each read wait for the database's one writer: on
+    SQLite under bench/load.py a show's p99 was 4.5 s with the write, under
+    0.4 s without. The heartbeats store all of it every ``[agent]
+    heartbeat_interval`` seconds and at once when a publish ends, and the
+    actions as they happen, so a read writes only what they may not know: a log
+    not stored yet, and what the caller's read tells of exposure.
+    `exposed_listing` and `exposed`: as for `record`.
     """
-    row = session.get(LogRecord, (instance_id, view.name))
-    return row is not None and (exposed is None or row.exposed == exposed)
+    stored = {r.name: r for r in rows}
+    names = {v.name for v in views}
+    if not names <= stored.keys():
+        return False
+    if exposed_listing:
+        return all(r.exposed is (name in names) for name, r in stored.items())
+    return exposed is None or all(stored[name].exposed is exposed for name in names)
 
 
 def record(
