@@ -2,9 +2,10 @@
 
 import pytest
 import requests_mock
+from oslo_policy import policy as oslo_policy
 from sqlalchemy.orm import Session
 
-from api import auth
+from api import auth, policies
 from api.models import Token
 from logsvc.exceptions import Unauthorized
 from tests.unit.conftest import ADMIN, ALICE, BOB, checked_app, make_conf, register
@@ -149,3 +150,27 @@ def test_seeing_unexposed_logs_is_judged_on_the_instances_project(tmp_path):
             assert agent.last_request.qs["admin"] == [admin]
     app.extensions["logsvc"].db.dispose()
     assert not checker.problems
+
+
+def test_a_changed_policy_file_takes_effect_without_a_look_at_every_check(tmp_path, monkeypatch):
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text('"logsvc:log:publish": "rule:context_is_admin"\n')
+    conf = make_conf(tmp_path)
+    conf.set_override("policy_file", str(policy_file), "oslo_policy")
+    enforcer = policies.make_enforcer(conf)
+    alice = auth.Caller(project_id="tenant-a", roles=frozenset({"member"}))
+    clock = [1000.0]
+    monkeypatch.setattr(policies.time, "monotonic", lambda: clock[0])
+    looks = []
+    real = oslo_policy.Enforcer.load_rules
+    monkeypatch.setattr(
+        oslo_policy.Enforcer, "load_rules", lambda self, *a: looks.append(1) or real(self, *a)
+    )
+    checks = [
+        policies.allowed(enforcer, alice, policies.LOG_PUBLISH, "tenant-a") for _ in range(50)
+    ]
+    assert checks == [False] * 50 and len(looks) == 1
+    policy_file.write_text('"logsvc:log:publish": "rule:admin_or_owner"\n')
+    clock[0] += policies.POLICY_CHECK_INTERVAL
+    assert policies.allowed(enforcer, alice, policies.LOG_PUBLISH, "tenant-a")
+    assert len(looks) == 2
