@@ -145,9 +145,10 @@ class _Enforcer(policy.Enforcer):
     """
 
     _looked = -math.inf
+    clock = staticmethod(time.monotonic)
 
     def load_rules(self, force_reload: bool = False) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if force_reload or now - self._looked >= POLICY_CHECK_INTERVAL:
             super().load_rules(force_reload)
             self._looked = now
