@@ -3,7 +3,8 @@
 What log-list answers from: the database, when it holds the agent's complete
 list (kept by heartbeats, admin lists and actions) refreshed within
 ``[api] log_list_max_age`` seconds and, for a non-admin, knows which logs are
-exposed; otherwise the agent, live, whose answer is stored. When the agent
+exposed; otherwise the agent, live, whose answer is stored (an admin's
+whole; of a user's, what is new: logs not stored yet, exposure). When the agent
 cannot be reached, the stored state is answered with ``"stale": true``, when
 the agent was last seen and why it was not reached now. With
 ``log_list_max_age = 0`` every list asks the agent.
@@ -14,7 +15,8 @@ asked while a publish runs joins it), and store the log's new state. A
 publish is answered within ``[api] publish_wait`` seconds: 200 and the log
 when it ended in that time, else 202 and the log's current state, whose
 ``publish`` outcome says it runs; the agent reports the end in its answers
-and heartbeats. A body with only a name (show) asks the agent too, and
+and heartbeats. A body with only a name (show) asks the agent too, stores
+only what is new as a user's list does (logstate.tells_nothing_new), and
 answers the log's last known state, marked stale as a list is, when the
 agent cannot be reached (so that log-tail and log-save, which read the
 object store, still find the log's objects).
