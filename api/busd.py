@@ -25,7 +25,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 from typing import Any
@@ -40,22 +39,13 @@ from api import bodies, heartbeat
 from api import conf as api_conf
 from api.db import Database
 from logsvc import bus, gmr
-from logsvc.conf import config_args, messaging
+from logsvc.conf import messaging
 from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
 from logsvc.signing import Superseded, check_headers
 from logsvc.stopsignals import StopSignals
 
 PROG = "logsvc-api-bus"
 LOG = logging.getLogger(__name__)
-
-
-def command(conf: cfg.ConfigOpts, master_pid: int) -> list[str]:
-    """How the master starts this process, with the master's configuration."""
-    return [sys.executable, "-m", "api.busd", "--master-pid", str(master_pid), *config_args(conf)]
-
-
-def spawn(conf: cfg.ConfigOpts, master_pid: int) -> subprocess.Popen | None:
-    return subprocess.Popen(command(conf, master_pid), stdin=subprocess.DEVNULL)
 
 
 class HeartbeatEndpoint:

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,10 +28,10 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 from oslo_config import cfg
 
-from api import statusd
 from api.app import create_app
 from api.instrument import instrument_master, instrument_worker
 from logsvc import logescape
+from logsvc.conf import config_args
 from logsvc.conf.messaging import broker_url
 from logsvc.exceptions import BadRequest, LogsvcError
 from logsvc.httperrors import error_body
@@ -195,14 +196,18 @@ class ApiServer(BaseApplication):
         report's process (api/statusd.py; one port for all), and with a message bus
         the consumer of the agents' heartbeats (api/busd.py)."""
         instrument_master(self.conf, arbiter)
-        self.status = statusd.spawn(self.conf, arbiter.pid)
+        if self.conf.status.enabled:
+            self.status = self._spawn("api.statusd", arbiter.pid)
         if broker_url(self.conf):
-            from api import busd  # oslo.messaging: only with a broker
-
-            self.bus = busd.spawn(self.conf, arbiter.pid)
+            self.bus = self._spawn("api.busd", arbiter.pid)
             threading.Thread(
                 target=self._watch_bus, args=(arbiter.pid,), name="busd-watch", daemon=True
             ).start()
+
+    def _spawn(self, module: str, master_pid: int) -> subprocess.Popen:
+        """A process of the master's beside gunicorn, with the master's configuration."""
+        argv = [sys.executable, "-m", module, "--master-pid", str(master_pid)]
+        return subprocess.Popen([*argv, *config_args(self.conf)], stdin=subprocess.DEVNULL)
 
     def _watch_bus(self, master_pid: int) -> None:
         """The API stops, status 1, when its heartbeats' consumer stops on its own.

@@ -14,7 +14,6 @@ import argparse
 import ctypes
 import os
 import signal
-import subprocess
 import sys
 import threading
 
@@ -25,28 +24,9 @@ import logsvc
 from api import conf as api_conf
 from api.status_collectors import status_service
 from logsvc import gmr
-from logsvc.conf import config_args
 from logsvc.stopsignals import StopSignals
 
 PROG = "logsvc-api-status"
-
-
-def command(conf: cfg.ConfigOpts, master_pid: int) -> list[str]:
-    """How the master starts this process, with the master's configuration."""
-    return [
-        sys.executable,
-        "-m",
-        "api.statusd",
-        "--master-pid",
-        str(master_pid),
-        *config_args(conf),
-    ]
-
-
-def spawn(conf: cfg.ConfigOpts, master_pid: int) -> subprocess.Popen | None:
-    if not conf.status.enabled:
-        return None
-    return subprocess.Popen(command(conf, master_pid), stdin=subprocess.DEVNULL)
 
 
 def main(argv: list[str] | None = None) -> int:
