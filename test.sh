@@ -18,6 +18,8 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
             "(and fail under CI=true)" >&2
     fi
 fi
+# The servers on 127.0.0.1 that the suite talks to: started where they stopped.
+source scripts/services.sh
 ruff check .
 ruff format --check .
 exec python -m pytest "$@"
