@@ -33,6 +33,8 @@ What it takes to run Swift this way, each found by a failure:
   (possible because the proxy is one process) instead of memcached.
 - The data directory needs user extended attributes (ext4, xfs; tmpfs from
   Linux 6.6 on).
+- The ``slo`` middleware (static large objects: a followed log's open object
+  grows by parts) sits after ``copy``, as in Swift's default pipeline.
 - The ``tempurl`` middleware sits before the auth filters (it answers for
   the signed URLs itself, and leaves the rest to them); each tempauth account
   gets its own ``X-Account-Meta-Temp-URL-Key`` at start (``temp_url_keys``),
@@ -400,7 +402,7 @@ def _write_configs(
     (etc / "proxy-server.conf").write_text(
         common.replace("[DEFAULT]\n", f"[DEFAULT]\nbind_port = {ports['proxy']}\n")
         + "\n[pipeline:main]\npipeline = catch_errors gatekeeper healthcheck proxy-logging "
-        f"cache listing_formats tempurl {auth} copy proxy-logging proxy-server\n\n"
+        f"cache listing_formats tempurl {auth} copy slo proxy-logging proxy-server\n\n"
         "[app:proxy-server]\nuse = egg:swift#proxy\naccount_autocreate = true\n"
         "allow_account_management = true\n\n"
         "[filter:cache]\npaste.filter_factory = dev.devswift:cache_filter_factory\n\n"
@@ -412,6 +414,7 @@ def _write_configs(
         "[filter:proxy-logging]\nuse = egg:swift#proxy_logging\n\n"
         "[filter:listing_formats]\nuse = egg:swift#listing_formats\n\n"
         "[filter:copy]\nuse = egg:swift#copy\n\n"
+        "[filter:slo]\nuse = egg:swift#slo\n\n"
         "[filter:tempurl]\nuse = egg:swift#tempurl\n" + keystone_filters
     )
     for kind, egg, extra in (

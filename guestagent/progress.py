@@ -51,6 +51,7 @@ def next_generation(state: LogState, ino: int) -> LogState:
         open_lines=0,
         open_since=None,
         open_grown=False,
+        open_parts=[],
     )
 
 

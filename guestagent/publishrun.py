@@ -39,6 +39,7 @@ from guestagent.uploads import Uploader
 from logsvc.exceptions import LogFileMissing, LogsvcError, StateError
 from logsvc.layout import LogLocation, parse_chunk_name
 from logsvc.storage import ObjectStore
+from logsvc.storage.base import Part, md5_hex
 
 LOG = logging.getLogger(__name__)
 
@@ -53,7 +54,37 @@ _CLOSED: dict[str, Any] = {
     "open_lines": 0,
     "open_since": None,
     "open_grown": False,
+    "open_parts": [],
 }
+
+#: An open object made of more parts is made one part again (by a copy in the
+#: store, which sends no byte) before it grows: its manifest, sent at each
+#: publish, stays small.
+MAX_PARTS = 32
+#: Bytes of a part's entry in a manifest (its name, MD5 and size), about: an open
+#: object smaller than its new bytes and its manifest is rewritten whole instead.
+MANIFEST_ENTRY = 200
+
+
+def _adding(prefixes: list[str], prefix: str) -> list[str]:
+    return prefixes if prefix in prefixes else [*prefixes, prefix]
+
+
+class _Progress:
+    """How far the uploads of a publish got, in log order."""
+
+    def __init__(self, offset: int, lines: int, published: int):
+        self.offset, self.lines, self.published = offset, lines, published
+        self.last: str | None = None
+        self.last_pos, self.last_count = offset, 0
+
+    def took(self, pos: int, size: int, count: int, name: str) -> None:
+        self.offset, self.lines, self.published = (
+            pos + size,
+            self.lines + count,
+            self.published + size,
+        )
+        self.last, self.last_pos, self.last_count = name, pos, count
 
 
 def _end(chunk: "Prepared") -> int:
@@ -154,6 +185,7 @@ class PublishRun:
             enabled=self.state.enabled,
             switch=self.state.switch,
             follow=self.state.follow,
+            drop_parts=[self.location.parts_prefix] if self.store.joins_parts() else [],
         )
         self.commit(fresh)
         self.settle()
@@ -179,6 +211,7 @@ class PublishRun:
             self.save(
                 self.state.replace(inflight=None, open_grown=self.state.open_offset is not None)
             )
+        self.drop_parts()
 
     def rotate(self, log: OpenLog, reason: str) -> None:
         LOG.info("log %s: %s", self.source.name, reason)
@@ -201,8 +234,11 @@ class PublishRun:
             self.state = next_generation(self.state, log.ino)
             return
         generation = self.state.generation + 1
+        drops = [self.location.parts_prefix] if self.store.joins_parts() else []
         self.commit(
-            next_generation(self.state, log.ino).replace(purge_below=generation, published=0)
+            next_generation(self.state, log.ino).replace(
+                purge_below=generation, published=0, drop_parts=drops
+            )
         )
         self.settle()
 
@@ -210,14 +246,18 @@ class PublishRun:
         """Upload `log` from the state's offset on, then commit.
 
         When the generation's newest object is open (a followed log), the
-        upload starts at that object instead: it is rewritten, under its own
-        name, with its grown content (the cut from its offset on reaches at
-        least as far as before: the file only grew). It is rewritten while it
-        is young (a followed log's publish), and whatever its age or the kind
-        of publish when an interrupted upload may have left it holding more
-        than the state counts (`open_grown`); otherwise it is closed as it is
-        stored. Whether the last object stays open is decided at the commit
-        (`_opened`).
+        upload starts at that object instead: it grows, under its own name,
+        to hold the cut from its offset on (which reaches at least as far as
+        before: the file only grew). Where the store joins parts, it grows by
+        a part holding only its new bytes (`_grow`); elsewhere, and when an
+        interrupted upload may have left it holding more than the state
+        counts (`open_grown`), it is rewritten whole. It grows while it is
+        young (a followed log's publish), and whatever its age or the kind of
+        publish when `open_grown`; otherwise it is closed as it is stored.
+        An open object made of parts is made one object again
+        (`_make_whole`) before any object after it is written, so that
+        last-modified order stays log order. Whether the last object stays
+        open is decided at the commit (`_opened`).
         """
         settings, loc, store = self.settings, self.location, self.store
         start = self.state
@@ -231,12 +271,31 @@ class PublishRun:
             if chunk is None:
                 closing = start.open_offset is not None and (final or not rewound)
                 if start.file_ino != log.ino or closing:
-                    self.commit(start.replace(file_ino=log.ino, **_CLOSED))
+                    whole = self._make_whole(start) if closing else {}
+                    self.commit(start.replace(file_ino=log.ino, **{**_CLOSED, **whole}))
                 return
             self.save(start.replace(inflight=start.offset))
-            offset, lines, published, last = base.offset, base.lines, base.published, None
-            last_pos, last_count = base.offset, 0
-            headers = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
+            expiry = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
+            done = _Progress(base.offset, base.lines, base.published)
+            whole: dict[str, Any] = {}
+            parts: list[Part] = []  # the open object's, when it grew by one in this publish
+            if start.open_offset is not None and base is start:
+                # the open object stays as it is stored, and objects follow it
+                whole = self._make_whole(start)
+            elif rewound and not start.open_grown and self._grows(start, chunk):
+                pos, data, count, _ = chunk
+                parts, sent, whole = self._grow(start, pos, data, count, expiry)
+                grown = [(pos, len(data), count, loc.chunk_name(start.generation, pos))]
+                self._stored(done, start, grown)
+                self.report.bytes_published += sent - len(data)
+                del data, chunk
+                chunk = next(chunks, None)
+                if chunk is not None:  # it is full: one object again before the next one
+                    whole = self._make_whole(start, whole.get("drop_parts"), parted=True)
+                    parts = []
+            elif rewound and store.joins_parts():
+                # rewritten whole: the parts it may have been made of are not needed
+                whole = {"drop_parts": _adding(start.drop_parts, loc.parts_of(self._open(start)))}
             since_checkpoint = 0
             uploads = self.uploader.line(store, loc.container)
             try:
@@ -244,7 +303,7 @@ class PublishRun:
                     pos, data, count, etag = chunk
                     chunk = None
                     name = loc.chunk_name(start.generation, pos)
-                    meta = {**headers, "X-Object-Meta-Lines": str(count), "ETag": etag}
+                    meta = {**expiry, "X-Object-Meta-Lines": str(count), "ETag": etag}
                     uploads.submit(name, data, meta, (pos, len(data), count, name))
                     del data  # the upload holds it until it is stored
                     # Room for the next chunk before it is read: at most `concurrency`
@@ -253,26 +312,125 @@ class PublishRun:
                     chunk = next(chunks, None)
                     if chunk is None:
                         stored += uploads.finish()
-                    for pos, size, count, name in stored:  # in log order
-                        offset, lines, published = pos + size, lines + count, published + size
-                        last, last_pos, last_count = name, pos, count
-                        self.report.bytes_published += size
-                        self.report.bytes_new += offset - max(pos, start.offset)
-                        self.report.objects += 1
-                        since_checkpoint += 1
+                    since_checkpoint += self._stored(done, start, stored)
                     if chunk is not None and since_checkpoint >= CHECKPOINT_OBJECTS:
                         # What is stored so far stays, should the rest be cut short.
-                        self.commit(
-                            moved_on(
-                                start, log, offset, lines, published, last, offset, loc
-                            ).replace(**_CLOSED)
-                        )
+                        moved = self._moved(start, log, done, done.offset)
+                        self.commit(moved.replace(**{**_CLOSED, **whole}))
                         since_checkpoint = 0
             except BaseException:
                 uploads.give_up()  # none stored past the failure; no thread left behind
                 raise
-            moved = moved_on(start, log, offset, lines, published, last, None, loc)
-            self.commit(moved.replace(**self._opened(start, last_pos, offset, last_count, final)))
+            opened = self._opened(start, done.last_pos, done.offset, done.last_count, final)
+            if parts and opened["open_offset"] is None:  # it grew, and closes now
+                whole = self._make_whole(start, whole.get("drop_parts"), parted=True)
+            elif parts:
+                opened["open_parts"] = [[p.name, p.size, p.etag] for p in parts]
+            self.commit(self._moved(start, log, done, None).replace(**{**opened, **whole}))
+
+    def _moved(self, start: LogState, log: OpenLog, done: "_Progress", inflight: int | None):
+        return moved_on(
+            start, log, done.offset, done.lines, done.published, done.last, inflight, self.location
+        )
+
+    def _stored(self, done: "_Progress", start: LogState, stored: list) -> int:
+        """Count the uploads `stored` (in log order); how many they are."""
+        for pos, size, count, name in stored:
+            done.took(pos, size, count, name)
+            self.report.bytes_published += size
+            self.report.bytes_new += done.offset - max(pos, start.offset)
+            self.report.objects += 1
+        return len(stored)
+
+    # --- an open object made of parts (docs/follow.md) ------------------------------
+
+    def _open(self, start: LogState) -> str:
+        return self.location.chunk_name(start.generation, start.open_offset)
+
+    def _grows(self, start: LogState, chunk: "Prepared") -> bool:
+        """Whether the open object grows by a part rather than a rewrite: where the
+        store joins parts, and the object is larger than a part and a manifest."""
+        size = len(chunk[1])
+        new = size - (start.offset - chunk[0])
+        manifest = MANIFEST_ENTRY * (max(1, len(start.open_parts)) + 1)
+        return size > new + manifest and self.store.joins_parts()
+
+    def _grow(
+        self, start: LogState, pos: int, data: bytes, count: int, expiry: dict[str, str]
+    ) -> tuple[list[Part], int, dict[str, Any]]:
+        """Grow the open object at `pos` to `data` by a part holding its new bytes.
+
+        Returns its parts, the bytes sent, and the state's fields for the
+        parts no longer needed. An object that is one plain object (or whose
+        parts are not those the state counts, or too many) first becomes a
+        single part, copied by the store, which sends no byte of it.
+        """
+        loc, store, container = self.location, self.store, self.location.container
+        name = loc.chunk_name(start.generation, pos)
+        stored = start.offset - pos
+        parts = [Part(*p) for p in start.open_parts]
+        whole: dict[str, Any] = {}
+        if sum(p.size for p in parts) != stored or len(parts) >= MAX_PARTS:
+            first = loc.part_name(name, pos, start.offset)
+            store.copy_object(container, name, first, expiry)
+            parts = [Part(first, stored, None)]
+            whole = {"drop_parts": _adding(start.drop_parts, loc.parts_of(name))}
+        new = data[stored:]
+        digest = md5_hex(new)
+        part = loc.part_name(name, start.offset, pos + len(data))
+        self.uploader.pacer.wait(len(new))
+        store.put_object(container, part, new, {**expiry, "ETag": digest})
+        parts.append(Part(part, len(new), digest))
+        sent = store.put_joined(
+            container, name, parts, {**expiry, "X-Object-Meta-Lines": str(count)}
+        )
+        return parts, len(new) + sent, whole
+
+    def _make_whole(
+        self, start: LogState, drop_parts: list[str] | None = None, *, parted: bool | None = None
+    ) -> dict[str, Any]:
+        """Make the state's open object one object again, by a copy onto itself in
+        the store, if it may be made of parts (`parted`; by default, as the
+        state says); the state's field of the parts no longer needed."""
+        drops = start.drop_parts if drop_parts is None else drop_parts
+        if parted is None:
+            parted = bool(start.open_parts) or start.open_grown
+        if start.open_offset is None or not parted or not self.store.joins_parts():
+            return {"drop_parts": drops}
+        name = self._open(start)
+        settings = self.settings
+        expiry = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
+        self.store.copy_object(self.location.container, name, name, expiry)
+        return {"drop_parts": _adding(drops, self.location.parts_of(name))}
+
+    def drop_parts(self) -> None:
+        """Delete the parts that no object needs, under the prefixes that a commit of
+        an earlier action listed (``drop_parts``).
+
+        A part is needed while the object it belongs to is made of it (its
+        manifest, asked of the store), or while the state counts it as a part
+        of the open object. Not in the action that made an object one again:
+        a reader that began to read it as parts just before has a publish
+        interval or more to finish. Never while an interrupted upload may
+        have grown the open object with parts that the state does not count
+        (`open_grown`: it is rewritten first).
+        """
+        state = self.state
+        if not state.drop_parts or state.inflight is not None or state.open_grown:
+            return
+        loc, store = self.location, self.store
+        keep = {p[0] for p in state.open_parts}
+        for prefix in state.drop_parts:
+            groups: dict[str, list[str]] = {}
+            for obj in store.list_objects(loc.container, prefix):
+                owner, _, _ = obj.name.removeprefix(loc.parts_prefix).rpartition("/")
+                groups.setdefault(owner, []).append(obj.name)
+            for owner, names in groups.items():
+                needed = keep | set(store.parts(loc.container, loc.prefix + owner) or ())
+                for name in names:
+                    if name not in needed:
+                        self.report.cleaned += store.delete_object(loc.container, name)
+        self.save(self.state.replace(drop_parts=[]))
 
     def _chunks_from(
         self, log: OpenLog, start: LogState, final: bool
@@ -320,7 +478,13 @@ class PublishRun:
         since = start.open_since if opened else self.began
         if now - since >= self.settings.object_age:
             return _CLOSED
-        return {"open_offset": pos, "open_lines": count, "open_since": since, "open_grown": False}
+        return {
+            "open_offset": pos,
+            "open_lines": count,
+            "open_since": since,
+            "open_grown": False,
+            "open_parts": [],
+        }
 
     def delete_objects(
         self,

@@ -36,6 +36,9 @@ def recover(
         LOG.info("log %s: resumed from its metafile at offset %d", source.name, state.offset)
     except ObjectNotFound:
         state = _from_listing(source, location, store, keep=settings.rotation_policy == "keep")
+    if store.joins_parts():
+        # Parts that an object made one again left: the state that listed them is gone.
+        state = state.replace(drop_parts=[location.parts_prefix])
     return state
 
 

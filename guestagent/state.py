@@ -45,8 +45,13 @@ class LogState:
     own name, with its grown content; `open_lines` are the lines it holds as
     committed, `open_since` when it was first written (its age); `open_grown`
     that an upload was interrupted since, which may have rewritten it with
-    more than the state counts (it must then be rewritten). `follow` is
-    the log's switch of continuous publishing.
+    more than the state counts (it must then be rewritten). Where the store
+    joins parts (``ObjectStore.joins_parts``), an open object grows by a
+    part instead: `open_parts` are then the parts ``[name, size, md5]`` it is
+    made of as committed (empty while it is one plain object), and
+    `drop_parts` the prefixes of parts that no object needs any more, to be
+    deleted after the commit that made them so. `follow` is the log's
+    switch of continuous publishing.
     """
 
     generation: int = 1
@@ -67,6 +72,8 @@ class LogState:
     open_lines: int = 0
     open_since: float | None = None
     open_grown: bool = False
+    open_parts: list[list[Any]] = field(default_factory=list)
+    drop_parts: list[str] = field(default_factory=list)
     follow: bool = False
     # Owned by the datastore layer: the log's switch, where the agent keeps it.
     enabled: bool | None = None

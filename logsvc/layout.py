@@ -80,6 +80,22 @@ class LogLocation:
     def generation_prefix(self, generation: int) -> str:
         return f"{self.prefix}log-{generation:0{_GEN_WIDTH}d}-"
 
+    @property
+    def parts_prefix(self) -> str:
+        """Where the parts of the log's objects are (outside `prefix`, as the metafile)."""
+        return f"{self.instance_id}/{self.datastore}-{self.log}_parts/"
+
+    def part_name(self, chunk: str, start: int, end: int) -> str:
+        """The part of object `chunk` (a `chunk_name`) holding bytes [start, end) of the file.
+
+        Both ends in the name: a part holds the same bytes whenever it is written.
+        """
+        return f"{self.parts_of(chunk)}{start}-{end}"
+
+    def parts_of(self, chunk: str) -> str:
+        """The prefix of every part of object `chunk`."""
+        return f"{self.parts_prefix}{chunk.removeprefix(self.prefix)}/"
+
 
 def parse_chunk_name(prefix: str, name: str) -> tuple[int, int] | None:
     """(generation, offset) of an object named by `LogLocation.chunk_name`."""

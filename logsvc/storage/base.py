@@ -30,6 +30,15 @@ class ObjectInfo:
     last_modified: str  # ISO 8601, microseconds, UTC, as Swift lists it
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of an object made of parts (`ObjectStore.put_joined`)."""
+
+    name: str  # in the same container
+    size: int
+    etag: str | None  # its MD5; None: the store does not check it
+
+
 def iso_timestamp(epoch: float) -> str:
     """An epoch time in Swift's listing format (``2015-11-18T21:28:09.975754``)."""
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
@@ -143,3 +152,31 @@ class ObjectStore(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for backends with no resources
         """Release connections."""
+
+    # --- objects made of parts (Swift's static large objects) ------------------------
+
+    def joins_parts(self) -> bool:
+        """Whether the store serves an object made of parts (`put_joined`).
+
+        Then a followed log's open object grows by a part holding its new
+        bytes (docs/follow.md), rather than by a rewrite of all of it.
+        """
+        return False
+
+    def put_joined(
+        self, container: str, name: str, parts: "list[Part]", headers: Mapping[str, str]
+    ) -> int:
+        """Make `name` the concatenation of `parts`, at once; the bytes the request sent."""
+        raise NotImplementedError(f"{self.description} does not join parts")
+
+    def copy_object(
+        self, container: str, source: str, destination: str, headers: Mapping[str, str]
+    ) -> None:
+        """Store a copy of `source` (its bytes: joined, if it is made of parts) as
+        `destination` (which may be `source`), its metadata and `headers` with it."""
+        raise NotImplementedError(f"{self.description} does not copy objects")
+
+    def parts(self, container: str, name: str) -> "list[str] | None":
+        """The names of the parts `name` is made of; None if it is not made of parts
+        (or is not there)."""
+        return None

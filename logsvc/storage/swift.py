@@ -18,6 +18,7 @@ the same code as every other request's.
 """
 
 import http.client
+import json
 import select
 import ssl
 import threading
@@ -41,6 +42,7 @@ from logsvc.storage.base import (
     DEFAULT_READ_CHUNK,
     ObjectInfo,
     ObjectStore,
+    Part,
     UploadTurn,
     byte_range,
     md5_hex,
@@ -336,6 +338,7 @@ class SwiftStore(ObjectStore):
             self._new_connection, _close_connection
         )
         self._http = _HttpConnections(self.retry.timeout, auth.cacert, auth.insecure)
+        self._joins: bool | None = None
 
     # --- connections --------------------------------------------------------
 
@@ -583,6 +586,68 @@ class SwiftStore(ObjectStore):
             raise self._error(exc, f"deleting {container}/{name}") from None
         except self._FAILURES as exc:
             raise self._error(exc, f"deleting {container}/{name}") from None
+
+    # --- objects made of parts: static large objects (Swift's ``slo`` middleware) ---
+
+    def joins_parts(self) -> bool:
+        """Whether the cluster has static large objects (its ``/info``), asked once."""
+        if self._joins is None:
+            try:
+                self._joins = "slo" in self._conn.get_capabilities()
+            except self._FAILURES:
+                return False  # not now: asked again next time (an open object is rewritten)
+        return self._joins
+
+    def put_joined(
+        self, container: str, name: str, parts: list[Part], headers: Mapping[str, str]
+    ) -> int:
+        manifest = json.dumps(
+            [
+                {"path": f"/{container}/{part.name}", "etag": part.etag, "size_bytes": part.size}
+                for part in parts
+            ],
+            separators=(",", ":"),
+        ).encode()
+        try:
+            self._conn.put_object(
+                container,
+                name,
+                manifest,
+                content_length=len(manifest),
+                content_type="application/octet-stream",
+                headers=dict(headers),
+                query_string="multipart-manifest=put",
+            )
+        except self._FAILURES as exc:
+            raise self._error(exc, f"storing {container}/{name} (of {len(parts)} parts)") from None
+        return len(manifest)
+
+    def copy_object(
+        self, container: str, source: str, destination: str, headers: Mapping[str, str]
+    ) -> None:
+        try:
+            self._conn.copy_object(
+                container, source, destination=f"/{container}/{destination}", headers=dict(headers)
+            )
+        except self._FAILURES as exc:
+            raise self._error(exc, f"copying {container}/{source} to {destination}") from None
+
+    def parts(self, container: str, name: str) -> list[str] | None:
+        try:
+            headers = self.head_object(container, name)
+        except ObjectNotFound:
+            return None
+        if headers.get("x-static-large-object", "").lower() != "true":
+            return None
+        try:
+            _, body = self._conn.get_object(container, name, query_string="multipart-manifest=get")
+            listed = json.loads(body)
+        except self._FAILURES as exc:
+            raise self._error(exc, f"reading {container}/{name}") from None
+        except ValueError:
+            raise StorageError(f"reading {container}/{name}: its manifest is not JSON") from None
+        prefix = f"/{container}/"
+        return [p["name"].removeprefix(prefix) for p in listed if isinstance(p, dict)]
 
     def account_url(self) -> str:
         """The account's storage URL (``https://swift/v1/AUTH_...``); authenticates if needed."""

@@ -12,9 +12,13 @@ grows, and a publish must leave the objects equal to the file's bytes,
 each where its name says, with figures and a metafile that agree.
 
 Each case runs twice: with the log published on demand (a new object per
-publish), and followed (docs/follow.md), where the publish first rewrites
-the open newest object under its own name with its grown content; one more
-point kills the agent once that rewrite is stored but before it learns it.
+publish), and followed (docs/follow.md), where the publish first grows the
+open newest object under its own name: Swift joins parts (static large
+objects), so the object is copied by Swift into its first part, a part with
+the new bytes is stored, then the object becomes those parts joined, and
+once full it is made one object again (a copy onto itself) before the next
+object is written. More points kill the agent once each of those steps is
+stored but before it learns it.
 
 The agent keeps several uploads in flight (guest_log_upload_concurrency),
 so most points find others open; two points are about them: the agent
@@ -55,8 +59,17 @@ POINTS = {
     "the open object rewritten, its answer lost": "rewritten",
     "three uploads open": "open3",
     "an object stored while others are open, its answer lost": "storedopen",
+    "the open object copied into its first part, its answer lost": "copied",
+    "its new part stored, its answer lost": "part",
+    "the open object made whole, its answer lost": "whole",
 }
-_ON_DEMAND = [p for p in POINTS if p != "the open object rewritten, its answer lost"]
+_FOLLOWED_ONLY = (
+    "the open object rewritten, its answer lost",
+    "the open object copied into its first part, its answer lost",
+    "its new part stored, its answer lost",
+    "the open object made whole, its answer lost",
+)
+_ON_DEMAND = [p for p in POINTS if p not in _FOLLOWED_ONLY]
 # A lost state is rebuilt from the metafile: it holds either the commit before
 # the publish (objects past it to clean up) or the publish's own. With the
 # metafile lost too, the objects that begin the file are adopted.
@@ -74,6 +87,9 @@ CASES = [
     *((point, state, "followed") for point, state in _LOST),
     ("the open object rewritten, its answer lost", "lost", "followed"),
     ("the open object rewritten, its answer lost", "lost with the metafile", "followed"),
+    ("its new part stored, its answer lost", "lost", "followed"),
+    ("the open object made whole, its answer lost", "lost", "followed"),
+    ("the open object made whole, its answer lost", "lost with the metafile", "followed"),
 ]
 
 
@@ -91,17 +107,32 @@ class Killer:
         self.killed = threading.Event()
         self.chunks_answered = 0
         self.chunks_begun = 0
+        self.copies_answered = 0
         self.open_at_kill = 0
         self.committed_offset = -1
 
     def arm(self, point: str, log: str, committed_offset: int) -> None:
         self.killed.clear()
         self.chunks_answered = self.chunks_begun = self.open_at_kill = 0
+        self.copies_answered = 0
         self.log, self.committed_offset, self.point = log, committed_offset, point
 
     def __call__(self, stage: str, exchange) -> None:
-        if self.point is None or exchange.method != "PUT":
+        if self.point is None or exchange.method not in ("PUT", "COPY"):
             return
+        if exchange.method == "COPY":  # of the open object: into its first part, or onto itself
+            if f"/inst-1/file-{self.log}/log-" in exchange.path and stage == "answered":
+                self.copies_answered += 1
+                copied = self.copies_answered
+                if (self.point, copied) in (
+                    ("the open object copied into its first part, its answer lost", 1),
+                    ("the open object made whole, its answer lost", 2),
+                ):
+                    self._kill(0)
+            return
+        part = f"/inst-1/file-{self.log}_parts/" in exchange.path
+        if part and stage == "answered" and self.point == "its new part stored, its answer lost":
+            self._kill(0)
         chunk = f"/inst-1/file-{self.log}/log-" in exchange.path
         meta = exchange.path.endswith(f"/inst-1/file-{self.log}_metafile")
         if chunk and stage == "answered" and exchange.status == 201:
@@ -127,12 +158,15 @@ class Killer:
             and stage == "answered"
             and self.chunks_answered >= 2
             and still_open >= 2,
-        }[self.point]
+        }.get(self.point, False)
         if not hit:
             return
-        self.open_at_kill = still_open
         if self.point == "after the commit, before the answer":
             self._wait_for_commit()
+        self._kill(still_open)
+
+    def _kill(self, still_open: int) -> None:
+        self.open_at_kill = still_open
         self.point = None
         os.kill(self.agent.proc.pid, signal.SIGKILL)
         self.agent.proc.wait()
@@ -276,3 +310,7 @@ def test_sigkill_at_each_stage_of_a_publish(rig, point, state, mode):
     again = agent.act(log, publish=True)  # nothing new: nothing moves
     assert (again["published"], again["pending"]) == (len(data), 0)
     assert [o.name for o in chunks(store, container, f"inst-1/file-{log}/")] == names
+    # No part is left that no object needs (the next action after a commit drops them).
+    needed = {p for name in names for p in store.parts(container, name) or ()}
+    left = {o.name for o in chunks(store, container, f"inst-1/file-{log}_parts/")}
+    assert left <= needed, f"parts no object needs: {sorted(left - needed)}"

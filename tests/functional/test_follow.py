@@ -9,6 +9,7 @@ restart; a file that disappears is told once and followed again when it is
 back; bad values of the options are refused at start.
 """
 
+import re
 import subprocess
 import sys
 import threading
@@ -31,15 +32,19 @@ AGE = 1.0
 
 @pytest.fixture
 def rig(tmp_path, devswift):
+    yield from _rig(tmp_path, devswift, AGE, LIMIT)
+
+
+def _rig(tmp_path, devswift, age: float, limit: int):
     container = f"follow-{uuid.uuid4().hex[:8]}"
     agent = AgentProcess(
         tmp_path,
         {
             "DEFAULT": {
                 "guest_log_container_name": container,
-                "guest_log_limit": LIMIT,
+                "guest_log_limit": limit,
                 "guest_log_publish_interval": INTERVAL,
-                "guest_log_object_age": AGE,
+                "guest_log_object_age": age,
             },
             "storage": {"backend": "swift"},
             "swift": swift_settings(devswift),
@@ -139,6 +144,49 @@ def test_the_object_count_stays_within_its_bound(rig):
     count = sum(1 for _ in store.list_objects(container, PREFIX))
     assert count <= len(writer.data) / LIMIT + elapsed / AGE + 2
     assert count > 1 and max(counts) >= count - 1
+
+
+_FIGURES = re.compile(
+    r"follow: log general: (\d+) publishes, (\d+) bytes new, (\d+) bytes uploaded"
+)
+
+
+def test_the_open_object_grows_by_parts_not_by_rewrites(tmp_path, devswift):
+    """Swift joins parts: each publish sends the new bytes (and a small manifest),
+    not the open object again: at most 2x what was appended, where rewrites of
+    an object open for 25 publishes sent about 13x. Then the parts go."""
+    rig = _rig(tmp_path, devswift, age=5.0, limit=1 << 20)
+    agent, store, container, path = next(rig)
+    try:
+        path.write_bytes(b"")
+        agent.act("general", follow=True)
+        writer = Writer(path, 1500, 0.002)  # ~150 KB in ~3 s: some 15 publishes
+        writer.start()
+        made_of_parts = 0
+        while writer.is_alive():
+            for obj in store.list_objects(container, PREFIX):
+                made_of_parts += store.parts(container, obj.name) is not None
+            time.sleep(0.1)
+        wait_for(lambda: by_name(store, container) == writer.data, "everything published")
+        assert by_last_modified(store, container) == writer.data
+        assert made_of_parts >= 3, "the open object was never seen made of parts"
+        agent.stop()
+        publishes, new, uploaded = (
+            int(x) for x in _FIGURES.findall((agent.dir / "agent.log").read_text())[-1]
+        )
+        assert new == len(writer.data) and publishes >= 8
+        assert uploaded <= 2 * new, f"{uploaded} bytes uploaded for {new} new"
+
+        # Once closed, an object is one object again, and its parts go at the next action.
+        agent.start()
+        agent.act("general", follow=False, publish=True)
+        agent.act("general", publish=True)
+        names = [o.name for o in store.list_objects(container, PREFIX)]
+        assert all(store.parts(container, name) is None for name in names)
+        assert list(store.list_objects(container, "inst-1/file-general_parts/")) == []
+        assert by_name(store, container) == writer.data
+    finally:
+        next(rig, None)
 
 
 def test_follow_is_kept_across_a_restart_and_a_client_follows(rig, tmp_path):
