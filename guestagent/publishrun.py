@@ -57,10 +57,11 @@ _CLOSED: dict[str, Any] = {
     "open_parts": [],
 }
 
-#: An open object made of more parts is made one part again (by a copy in the
-#: store, which sends no byte) before it grows: its manifest, sent at each
-#: publish, stays small.
-MAX_PARTS = 32
+#: An open object made of this many parts is made one part again (by a copy in
+#: the store, which sends no byte) before it grows: its manifest, sent at each
+#: publish, stays small, and Swift serves it at full speed (its slo middleware
+#: slows a read down to a part a second after ``rate_limit_after_segment``, 10).
+MAX_PARTS = 10
 #: Bytes of a part's entry in a manifest (its name, MD5 and size), about: an open
 #: object smaller than its new bytes and its manifest is rewritten whole instead.
 MANIFEST_ENTRY = 200

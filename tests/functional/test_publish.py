@@ -748,3 +748,42 @@ def test_the_open_object_is_rewritten_in_place_until_its_limit_or_its_age(store,
     before = [(o.name, o.etag) for o in log.objects()]
     assert log.publisher().publish(follow=True).objects == 0  # nothing new: nothing moves
     assert [(o.name, o.etag) for o in log.objects()] == before
+
+
+def test_an_open_object_grows_by_at_most_max_parts_and_closes_as_one_object(devswift, tmp_path):
+    """Swift joins parts: a growing open object stays a manifest of at most
+    MAX_PARTS parts (then one part again, copied by Swift), byte-exact at each
+    step; closed, it is one object, and its parts go at the next action."""
+    from tests.conftest import swift_store
+
+    store = swift_store(devswift)
+    try:
+        log = LogHarness(store, tmp_path, limit=1 << 20)
+        loc, data = log.location, b""
+        name = loc.chunk_name(1, 0)
+        most = 0
+        for step in range(2 * publishrun.MAX_PARTS + 3):
+            more = realistic_lines(20, start=20 * step)  # ~2 KB: more than a manifest
+            data += more
+            (log.append if step else log.write)(more)
+            report = log.publisher().publish(follow=True)
+            assert report.bytes_new == len(more)
+            parts = store.parts(loc.container, name) or []
+            most = max(most, len(parts))
+            assert store.get_object(loc.container, name)[1] == data
+            assert len(list(store.list_objects(loc.container, loc.parts_prefix))) <= len(parts) + (
+                publishrun.MAX_PARTS
+            )  # the older parts, until the next action
+            if step:  # each publish sent its new bytes and a manifest, not the object
+                assert report.bytes_published < len(more) + 200 * (len(parts) + 1)
+        assert most == publishrun.MAX_PARTS
+        _check_whole(log, data)
+
+        log.publisher().publish(follow=False)  # closes it: one object again
+        assert store.parts(loc.container, name) is None
+        assert store.get_object(loc.container, name)[1] == data
+        log.publisher().publish(follow=False)  # the next action: its parts go
+        assert list(store.list_objects(loc.container, loc.parts_prefix)) == []
+        _check_whole(log, data)
+    finally:
+        store.close()
