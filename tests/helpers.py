@@ -116,11 +116,13 @@ class Crash:
     def __init__(self, at: int):
         self.at = at
         self.steps = 0
+        self.seen: list[str] = []  # what each step was
         self.lock = threading.Lock()
 
     def step(self, what: str, error) -> None:
         with self.lock:
             self.steps += 1
+            self.seen.append(what)
             if self.steps == self.at:
                 raise error(f"injected failure at step {self.at} ({what})")
 
@@ -140,6 +142,20 @@ class CrashingStore(ObjectStore):
     def delete_object(self, container, name):
         self.crash.step(f"delete {name}", StorageUnavailable)
         return self.inner.delete_object(container, name)
+
+    def put_joined(self, container, name, parts, headers):
+        self.crash.step(f"join {name}", StorageUnavailable)
+        return self.inner.put_joined(container, name, parts, headers)
+
+    def copy_object(self, container, source, destination, headers):
+        self.crash.step(f"copy {source} to {destination}", StorageUnavailable)
+        return self.inner.copy_object(container, source, destination, headers)
+
+    def joins_parts(self):
+        return self.inner.joins_parts()
+
+    def parts(self, container, name):
+        return self.inner.parts(container, name)
 
     def get_object(self, *args, **kwargs):
         return self.inner.get_object(*args, **kwargs)

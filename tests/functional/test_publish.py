@@ -706,6 +706,71 @@ def test_a_crash_at_any_step_of_a_rewrite_of_the_open_object(store, tmp_path, mo
     pytest.fail("the publish never completed")
 
 
+@pytest.mark.parametrize("then", ["followed", "on demand, past its age"])
+def test_a_crash_at_any_step_of_a_growth_by_parts(devswift, tmp_path, monkeypatch, then):
+    """As above, where Swift joins parts: the open object is copied into its first
+    part, grows by a part and a manifest, fills, is made one object again, and
+    objects follow; a crash at any of those steps (and at a second one after
+    it) leaves a prefix of the log, and the next publish completes it exactly,
+    with no part left, an action later, that no object needs."""
+    from tests.conftest import swift_store
+
+    monkeypatch.setattr(publishrun, "CHECKPOINT_OBJECTS", 2)
+    store = swift_store(devswift)
+    base, more = realistic_lines(30), realistic_lines(60, start=30)  # ~3 KB, then ~6 KB
+    data = base + more
+    try:
+        for at in range(1, 200):
+            for again in (0, 1, 3):
+                case = tmp_path / f"crash-{at}-{again}"
+                case.mkdir()
+                log = LogHarness(store, case, limit=4096)
+                log.write(base)
+                log.publisher().publish(follow=True)
+                assert log.state().open_offset == 0  # one open object
+                log.append(more)
+                crash = Crash(at)
+                try:
+                    log.publisher(
+                        store=CrashingStore(store, crash),
+                        states=CrashingStates(str(log.state_dir), crash),
+                    ).publish(follow=True)
+                except (StorageUnavailable, StateError):
+                    pass
+                else:
+                    kinds = [w.split(" ")[0] + ("_parts/" in w) * " part" for w in crash.seen]
+                    # copied into its first part, a part, joined, made whole, then objects
+                    assert kinds[:5] == ["save", "copy part", "put part", "join", "copy"], kinds
+                    _check_whole(log, data)
+                    return
+                assert data.startswith(log.published_bytes()), f"a crash at step {at}"
+                if again:
+                    second = Crash(again)
+                    with contextlib.suppress(StorageUnavailable, StateError):
+                        log.publisher(
+                            store=CrashingStore(store, second),
+                            states=CrashingStates(str(log.state_dir), second),
+                        ).publish(follow=then == "followed")
+                    assert data.startswith(log.published_bytes()), f"crashes at {at}, {again}"
+                if then == "followed":
+                    log.publisher().publish(follow=True)
+                else:
+                    log.settings = dataclasses.replace(log.settings, object_age=1e-6)
+                    log.publisher().publish()
+                    assert log.state().open_offset is None
+                _check_whole(log, data)
+                log.publisher().publish(follow=then == "followed")  # the next action
+                loc = log.location
+                objects = [o.name for o in log.objects()]
+                needed = {p for name in objects for p in store.parts(loc.container, name) or ()}
+                left = {o.name for o in store.list_objects(loc.container, loc.parts_prefix)}
+                assert left <= needed, f"crashes at {at}, {again}: parts left {left - needed}"
+                shutil.rmtree(case)
+        pytest.fail("the publish never completed")
+    finally:
+        store.close()
+
+
 def test_an_open_object_of_age_n_intervals_is_uploaded_n_times(store, tmp_path, monkeypatch):
     """Its age counts from the publish that opened it: 2x write amplification at age 3."""
     clock = {"now": 1_000_000.0}
