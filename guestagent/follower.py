@@ -4,7 +4,7 @@ One thread of the daemon. It notices that a followed log's file changed
 (inotify on the file's directory where the kernel has it, else by ``stat``
 every ``guest_log_publish_interval`` seconds) and publishes it with the
 publish engine, as any publish (``Publisher.publish(follow=True)``: the
-newest object stays open and is rewritten in place, see docs/follow.md),
+newest object stays open and grows in place, see docs/follow.md),
 never more often than once per interval per log.
 
 What goes wrong is told once, not at every attempt: the object store away

@@ -34,7 +34,7 @@ def render(state: LogState, *, log_name: str, log_type: LogType, log_file: str) 
         "file_ino": state.file_ino,
         "last_object": state.last_object,
         "purge_below": state.purge_below,
-        # The newest object while it is open (a followed log): rewritten from there.
+        # The newest object while it is open (a followed log): it grows from there.
         "open_offset": state.open_offset,
         "open_lines": state.open_lines,
         "open_since": state.open_since,

@@ -77,7 +77,7 @@ class PublishReport:
     """What one publish did, for logs, reports and tests."""
 
     bytes_read: int = 0
-    bytes_published: int = 0  # uploaded: an open object rewritten counts again
+    bytes_published: int = 0  # sent: an open object rewritten counts again, a manifest too
     bytes_new: int = 0  # of which bytes the store did not hold before
     objects: int = 0
     rotation: str | None = None

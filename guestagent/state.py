@@ -41,8 +41,8 @@ class LogState:
     account's URL, never the URL or a token).
 
     `open_offset` is the start of the generation's newest object while it is
-    open (a followed log): the next publish rewrites it, from there, under its
-    own name, with its grown content; `open_lines` are the lines it holds as
+    open (a followed log): the next publish makes it hold, under its own name,
+    its grown content; `open_lines` are the lines it holds as
     committed, `open_since` when it was first written (its age); `open_grown`
     that an upload was interrupted since, which may have rewritten it with
     more than the state counts (it must then be rewritten). Where the store
