@@ -674,36 +674,46 @@ def test_a_crash_at_any_step_of_a_rewrite_of_the_open_object(store, tmp_path, mo
             log.publisher().publish(follow=True)
             assert log.state().open_offset is not None  # its last line is an open object
             log.append(NEW + b"partial")
-            crash = Crash(at)
-            try:
-                log.publisher(
-                    store=CrashingStore(store, crash),
-                    states=CrashingStates(str(log.state_dir), crash),
-                ).publish(follow=True)
-            except (StorageUnavailable, StateError):
-                pass
-            else:
+            if _crash_then_complete(log, store, data, at, again, then) is not None:
                 assert at > 4, "the scenario should take several steps"
                 _check_whole(log, data)
                 return
-            assert data.startswith(log.published_bytes()), f"a crash at step {at}"
-            if again:
-                second = Crash(again)
-                with contextlib.suppress(StorageUnavailable, StateError):
-                    log.publisher(
-                        store=CrashingStore(store, second),
-                        states=CrashingStates(str(log.state_dir), second),
-                    ).publish(follow=then == "followed")
-                assert data.startswith(log.published_bytes()), f"crashes at {at}, {again}"
-            if then == "followed":
-                log.publisher().publish(follow=True)
-            else:
-                log.settings = dataclasses.replace(log.settings, object_age=1e-6)
-                log.publisher().publish()
-                assert log.state().open_offset is None
-            _check_whole(log, data)
             shutil.rmtree(case)
     pytest.fail("the publish never completed")
+
+
+def _crash_then_complete(log, store, data: bytes, at: int, again: int, then: str):
+    """A followed publish that fails at step `at` (then another at step `again`,
+    if any), each leaving a prefix of the log, then the publish that completes it
+    (`then`: followed, or on demand once the open object is old). Returns the
+    `Crash` if the first publish ended before step `at` (nothing failed)."""
+    crash = Crash(at)
+    try:
+        log.publisher(
+            store=CrashingStore(store, crash),
+            states=CrashingStates(str(log.state_dir), crash),
+        ).publish(follow=True)
+    except (StorageUnavailable, StateError):
+        pass
+    else:
+        return crash
+    assert data.startswith(log.published_bytes()), f"a crash at step {at}"
+    if again:
+        second = Crash(again)
+        with contextlib.suppress(StorageUnavailable, StateError):
+            log.publisher(
+                store=CrashingStore(store, second),
+                states=CrashingStates(str(log.state_dir), second),
+            ).publish(follow=then == "followed")
+        assert data.startswith(log.published_bytes()), f"crashes at {at}, {again}"
+    if then == "followed":
+        log.publisher().publish(follow=True)
+    else:
+        log.settings = dataclasses.replace(log.settings, object_age=1e-6)
+        log.publisher().publish()
+        assert log.state().open_offset is None
+    _check_whole(log, data)
+    return None
 
 
 @pytest.mark.parametrize("then", ["followed", "on demand, past its age"])
@@ -729,36 +739,13 @@ def test_a_crash_at_any_step_of_a_growth_by_parts(devswift, tmp_path, monkeypatc
                 log.publisher().publish(follow=True)
                 assert log.state().open_offset == 0  # one open object
                 log.append(more)
-                crash = Crash(at)
-                try:
-                    log.publisher(
-                        store=CrashingStore(store, crash),
-                        states=CrashingStates(str(log.state_dir), crash),
-                    ).publish(follow=True)
-                except (StorageUnavailable, StateError):
-                    pass
-                else:
+                crash = _crash_then_complete(log, store, data, at, again, then)
+                if crash is not None:
                     kinds = [w.split(" ")[0] + ("_parts/" in w) * " part" for w in crash.seen]
                     # copied into its first part, a part, joined, made whole, then objects
                     assert kinds[:5] == ["save", "copy part", "put part", "join", "copy"], kinds
                     _check_whole(log, data)
                     return
-                assert data.startswith(log.published_bytes()), f"a crash at step {at}"
-                if again:
-                    second = Crash(again)
-                    with contextlib.suppress(StorageUnavailable, StateError):
-                        log.publisher(
-                            store=CrashingStore(store, second),
-                            states=CrashingStates(str(log.state_dir), second),
-                        ).publish(follow=then == "followed")
-                    assert data.startswith(log.published_bytes()), f"crashes at {at}, {again}"
-                if then == "followed":
-                    log.publisher().publish(follow=True)
-                else:
-                    log.settings = dataclasses.replace(log.settings, object_age=1e-6)
-                    log.publisher().publish()
-                    assert log.state().open_offset is None
-                _check_whole(log, data)
                 log.publisher().publish(follow=then == "followed")  # the next action
                 loc = log.location
                 objects = [o.name for o in log.objects()]
