@@ -260,7 +260,7 @@ class PublishRun:
         last-modified order stays log order. Whether the last object stays
         open is decided at the commit (`_opened`).
         """
-        settings, loc, store = self.settings, self.location, self.store
+        loc, store = self.location, self.store
         start = self.state
         base, chunks = self._chunks_from(log, start, final)
         rewound = base is not start
@@ -276,7 +276,7 @@ class PublishRun:
                     self.commit(start.replace(file_ino=log.ino, **{**_CLOSED, **whole}))
                 return
             self.save(start.replace(inflight=start.offset))
-            expiry = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
+            expiry = self._expiry()
             done = _Progress(base.offset, base.lines, base.published)
             whole: dict[str, Any] = {}
             parts: list[Part] = []  # the open object's, when it grew by one in this publish
@@ -294,7 +294,7 @@ class PublishRun:
                 if chunk is not None:  # it is full: one object again before the next one
                     whole = self._make_whole(start, whole.get("drop_parts"), parted=True)
                     parts = []
-            elif rewound and store.joins_parts():
+            elif rewound and (start.open_parts or start.open_grown) and store.joins_parts():
                 # rewritten whole: the parts it may have been made of are not needed
                 whole = {"drop_parts": _adding(start.drop_parts, loc.parts_of(self._open(start)))}
             since_checkpoint = 0
@@ -328,6 +328,11 @@ class PublishRun:
             elif parts:
                 opened["open_parts"] = [[p.name, p.size, p.etag] for p in parts]
             self.commit(self._moved(start, log, done, None).replace(**{**opened, **whole}))
+
+    def _expiry(self) -> dict[str, str]:
+        """The header that sets an object's expiry (none with ``guest_log_expiry = 0``)."""
+        expiry = self.settings.expiry
+        return {"X-Delete-After": str(expiry)} if expiry else {}
 
     def _moved(self, start: LogState, log: OpenLog, done: "_Progress", inflight: int | None):
         return moved_on(
@@ -374,8 +379,9 @@ class PublishRun:
         if sum(p.size for p in parts) != stored or len(parts) >= MAX_PARTS:
             first = loc.part_name(name, pos, start.offset)
             store.copy_object(container, name, first, expiry)
+            if parts:  # those it was made of are not needed
+                whole = {"drop_parts": _adding(start.drop_parts, loc.parts_of(name))}
             parts = [Part(first, stored, None)]
-            whole = {"drop_parts": _adding(start.drop_parts, loc.parts_of(name))}
         new = data[stored:]
         digest = md5_hex(new)
         part = loc.part_name(name, start.offset, pos + len(data))
@@ -399,9 +405,7 @@ class PublishRun:
         if start.open_offset is None or not parted or not self.store.joins_parts():
             return {"drop_parts": drops}
         name = self._open(start)
-        settings = self.settings
-        expiry = {"X-Delete-After": str(settings.expiry)} if settings.expiry else {}
-        self.store.copy_object(self.location.container, name, name, expiry)
+        self.store.copy_object(self.location.container, name, name, self._expiry())
         return {"drop_parts": _adding(drops, self.location.parts_of(name))}
 
     def drop_parts(self) -> None:
@@ -533,13 +537,11 @@ class PublishRun:
         self.committed = self.state = state
 
     def write_metafile(self, state: LogState) -> None:
-        loc, settings = self.location, self.settings
+        loc = self.location
         if state.published == 0 and not state.purge_below:
             self.store.delete_object(loc.container, loc.metafile)
             return
-        headers = {"X-Object-Meta-Lines": str(state.lines)}
-        if settings.expiry:
-            headers["X-Delete-After"] = str(settings.expiry)
+        headers = {"X-Object-Meta-Lines": str(state.lines), **self._expiry()}
         body = metafile.render(
             state,
             log_name=self.source.name,
