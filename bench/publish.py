@@ -6,8 +6,11 @@ writes a log of realistic MySQL general-log lines (200 MB by default). Every
 upload sends the headers of the default configuration: ``X-Delete-After``
 (``guest_log_expiry``'s default, 30 days: each such object costs Swift an
 expirer-queue update), ``X-Object-Meta-Lines`` and ``ETag``; objects are the
-engine's cuts at ``guest_log_limit``'s default, 1,000,000 bytes (the cuts,
-their line counts and MD5s are computed beforehand for the plain uploads).
+engine's cuts at ``guest_log_limit``'s default, 1,000,000 bytes (where the
+cuts fall is computed beforehand for the plain uploads; each plain upload
+reads its piece, counts its lines and hashes it on the clock, as a user's
+script that sends those headers must, and as ``swift upload`` hashes what it
+sends).
 Then, in turns (which goes first rotates, and dirty pages are flushed before
 each), each in a child process of its own (so that memory figures are the
 measurement's):
@@ -68,16 +71,12 @@ CONCURRENCY = DEFAULTS["guest_log_upload_concurrency"]
 RATE = 5_000_000
 
 
-def cuts(path: str, limit: int) -> list[tuple[int, int, int, str]]:
-    """(offset, length, lines, MD5) of every object the engine cuts from the file."""
+def cuts(path: str, limit: int) -> list[tuple[int, int]]:
+    """(offset, length) of every object the engine cuts from the file."""
     from guestagent.logfile import OpenLog
-    from logsvc.storage.base import md5_hex
 
     with OpenLog(path) as log:
-        return [
-            (pos, len(piece), piece.count(b"\n"), md5_hex(piece))
-            for pos, piece in log.chunks(0, limit, final=False)
-        ]
+        return [(pos, len(piece)) for pos, piece in log.chunks(0, limit, final=False)]
 
 
 def make_publisher(
@@ -213,6 +212,8 @@ def child_plain(creds: dict, source: str, slices: list, threads: int) -> dict:
     """`threads` swiftclient Connections uploading the slices (1: a sequential loop)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from logsvc.storage.base import md5_hex
+
     conn = _connection(creds)
     conn.put_container("bench_plain")
     prefix = f"plain-{uuid.uuid4().hex[:8]}/"
@@ -220,13 +221,12 @@ def child_plain(creds: dict, source: str, slices: list, threads: int) -> dict:
     local = threading.local()
 
     def put(piece) -> int:
-        offset, length, lines, md5 = piece
+        offset, length = piece
         if not hasattr(local, "conn"):
             local.conn = _connection(creds) if threads > 1 else conn
         data = os.pread(fd, length, offset)
-        local.conn.put_object(
-            "bench_plain", f"{prefix}{offset:020d}", data, headers=_headers(lines, md5)
-        )
+        headers = _headers(data.count(b"\n"), md5_hex(data))
+        local.conn.put_object("bench_plain", f"{prefix}{offset:020d}", data, headers=headers)
         return len(data)
 
     if threads > 1:  # each thread's Connection authenticates before the clock starts
@@ -322,7 +322,7 @@ KINDS = {
 def measure_full(swift, work: Path, source: Path, runs: int, also: list[int]) -> dict:
     creds = swift.credentials()
     slices = cuts(str(source), LIMIT)
-    size = sum(length for _, length, _, _ in slices)
+    size = sum(length for _, length in slices)
     print(
         f"\nfull publish of {size / MB:.0f} MB in {len(slices)} objects, {runs} runs each; "
         f"every object with X-Delete-After: {EXPIRY}, X-Object-Meta-Lines, ETag"
@@ -399,6 +399,17 @@ def profile_engine(swift, work: Path, source: Path) -> None:
         for func, seconds in sorted(summary["waits"].items(), key=lambda kv: -kv[1]):
             print(f"    {seconds:6.2f} s {seconds / share:5.0%}  {_WAITS[func]}")
         print("    own time, top: " + "; ".join(f"{n} {t:.2f}" for n, t in summary["top"][:6]))
+    # Rule 2 (an upload's last bytes go once the one before it is stored) puts
+    # Swift's last step of each object, from the last byte to its answer, one
+    # after another: the engine's ceiling whatever its concurrency.
+    answer = result["profile"]["uploads"]["waits"].get("getresponse", 0.0) / result["objects"]
+    if answer:
+        size = result["bytes"] / result["objects"]
+        print(
+            f"  Swift answered each upload {answer * 1000:.1f} ms after its last byte "
+            f"(mean); stored one after another, that caps the engine at "
+            f"{1 / answer:.0f} objects/s = {size / answer / MB:.1f} MB/s at any concurrency"
+        )
 
 
 def measure_incremental(swift, work: Path, big: Path, runs: int) -> None:
