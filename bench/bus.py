@@ -316,12 +316,16 @@ def report(res: dict, seconds: float) -> None:
             f"p50 {percentile(values, 0.5) * 1000:7.1f} ms, "
             f"p99 {percentile(values, 0.99) * 1000:7.1f} ms"
         )
+    recorded = (
+        f"recorded {res['recorded']} (+ superseded {res['superseded']}: taken after a newer "
+        f"one of the same agent; refused {res['refused']})"
+        if res["recorded"] >= 0
+        else "recorded: not known (api/busd.py did not log its count)"
+    )
     print(
         f"{head} all : {total / seconds:7.1f} req/s; errors {res['errors'] or 0}; agents up in "
         f"{res['ready_s']:.0f} s; heartbeats sent {res['sent']} (failed to send "
-        f"{res['failed']}), recorded {res['recorded']} (+ superseded {res['superseded']}: "
-        f"taken after a newer one of the same agent; refused {res['refused']}); "
-        f"non-empty queues at the end: {res['queues'] or 'none'}"
+        f"{res['failed']}), {recorded}; non-empty queues at the end: {res['queues'] or 'none'}"
     )
 
 
@@ -369,10 +373,22 @@ def main() -> int:
                 f"p99 of log-list, {res['transport']} N={res['agents']} vs http "
                 f"N={base['agents']}: {ratio:.2f}x"
             )
-    lost = [r for r in results if r["sent"] != r["recorded"] + r["superseded"]]
+    unread = [f"{r['transport']} N={r['agents']}" for r in results if r["recorded"] < 0]
+    lost = [
+        f"{r['transport']} N={r['agents']}: sent {r['sent']}, recorded {r['recorded']} "
+        f"+ superseded {r['superseded']}"
+        for r in results
+        if r["recorded"] >= 0 and r["sent"] != r["recorded"] + r["superseded"]
+    ]
     print(
         "heartbeats: "
-        + ("sent == recorded + superseded in every run" if not lost else f"LOST in {lost}")
+        + (f"LOST in {'; '.join(lost)}" if lost else "sent == recorded + superseded")
+        + (
+            f"; not known in {', '.join(unread)} (api/busd.py did not log its count "
+            "before the API stopped it)"
+            if unread
+            else " in every run"
+        )
     )
     return 0
 
