@@ -27,6 +27,7 @@ module writes, are refused before anything else reads them
 import base64
 import binascii
 import json
+import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,36 @@ def rpc_transport(conf: cfg.ConfigOpts) -> "oslo_messaging.Transport":
     # configuration only, and reads them from the transport's at each message.
     conf.register_opts(tracing.oslo_messaging_tracing, group="oslo_messaging_tracing")
     conf.register_opts(metrics.oslo_messaging_metrics, group="oslo_messaging_metrics")
+    _quiet_closing_channels()
     return oslo_messaging.get_rpc_transport(conf)
+
+
+class _ClosingChannelNotice(logging.Filter):
+    """py-amqp's "Received method ... during closing channel ..." at DEBUG.
+
+    When a process stops, oslo.messaging closes its consumers' channels and
+    RabbitMQ may answer a closing channel with a method of its own (a
+    consumer cancelled, a delivery in flight: the broker requeues it). py-amqp
+    ignores that method, by design, and says so as a WARNING: every agent and
+    every API process logged one at each clean stop. It is not a fault, so it
+    is logged at DEBUG, or not at all where DEBUG is off.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from amqp.abstract_channel import IGNORED_METHOD_DURING_CHANNEL_CLOSE
+
+        if record.msg != IGNORED_METHOD_DURING_CHANNEL_CLOSE or record.levelno <= logging.DEBUG:
+            return True
+        if not logging.getLogger("amqp").isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True
+
+
+def _quiet_closing_channels() -> None:
+    amqp = logging.getLogger("amqp")
+    if not any(isinstance(f, _ClosingChannelNotice) for f in amqp.filters):
+        amqp.addFilter(_ClosingChannelNotice())
 
 
 def target(topic: str, server: str | None = None) -> "oslo_messaging.Target":
