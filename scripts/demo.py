@@ -60,8 +60,13 @@ def sample_writer(path: Path, stop: threading.Event, rotate_every: int) -> None:
 
 
 def port(preferred: int, avoid: set[int] = frozenset()) -> int:
-    """`preferred` if it is free on loopback (and not in `avoid`), else any free port."""
+    """`preferred` if it is free on loopback (and not in `avoid`), else any free port.
+
+    Probed as the daemons bind (SO_REUSEADDR): a port that only the demo's
+    last run still holds in TIME_WAIT is free to them, and so to the demo.
+    """
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             if preferred in avoid:
                 raise OSError(f"port {preferred} was taken")
