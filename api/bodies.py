@@ -5,6 +5,7 @@ wrong; a body that is not JSON at all is UnsupportedMediaType (415).
 """
 
 import json
+import re
 from typing import Any
 
 from flask import request
@@ -14,6 +15,9 @@ from logsvc.layout import valid_instance_id, valid_log_name
 from logsvc.requestbody import read_body
 
 LOG_FLAGS = ("enable", "disable", "publish", "discard")
+#: Keystone's project ids (32 hex digits) and the plain names deployments use as tenants.
+_TENANT_RE = re.compile(r"(?!\.\.?\Z)[A-Za-z0-9_.-]{1,64}")
+_WHOLE_RE = re.compile(r"([+-]?)([0-9]+)")
 
 
 def json_object() -> dict[str, Any]:
@@ -42,6 +46,48 @@ def instance_id(value: str) -> str:
             f"{value[:80]!r} is not an instance id (letters, digits, '.', '_', '-'; at most 128)"
         )
     return value
+
+
+def tenant_id(value: Any) -> str:
+    """A tenant (a project's id, or the name used for it), refused (400) when it cannot be one.
+
+    It ends up in URLs (the object store's of the project: api/callerstore.py),
+    so only what Keystone's ids and plain names hold: never a '/', nor '.' or '..'.
+    """
+    if not isinstance(value, str):
+        raise BadRequest("tenant_id must be a string")
+    if not _TENANT_RE.fullmatch(value):
+        raise BadRequest(
+            f"tenant_id {value[:80]!r} is not a project's id (letters, digits, '-', '_', "
+            "'.'; at most 64; not '.' or '..')"
+        )
+    return value
+
+
+def whole_number(name: str, text: str, low: int, high: int, meaning: str = "") -> int:
+    """A whole number sent as text (a query parameter), from `low` to `high`.
+
+    Refused (400) with a message that says which: not a whole number at all,
+    or one out of bounds, and what the bounds are. `meaning` follows the
+    bounds in the message ("(the last N lines)", say).
+    """
+    tail = f"{' ' + meaning if meaning else ''}, not {text[:40]!r}"
+    match = _WHOLE_RE.fullmatch(text.strip())
+    if not match:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}{tail}")
+    sign, digits = match.groups()
+    digits = digits.lstrip("0") or "0"
+    # Longer than either bound is past it: int() of thousands of digits is slow
+    # (and refused past 4,300).
+    if len(digits) > max(len(str(abs(low))), len(str(abs(high)))):
+        number = low - 1 if sign == "-" else high + 1
+    else:
+        number = int(sign + digits)
+    if number < low:
+        raise BadRequest(f"{name} must be at least {low}{tail}")
+    if number > high:
+        raise BadRequest(f"{name} must be at most {high}{tail}")
+    return number
 
 
 def log_name(value: Any) -> str:

@@ -190,6 +190,11 @@ _CALL_REFUSED = {
     "method_not_allowed",
     "payload_too_large",
     "unsupported_media_type",
+    "request_timeout",
+    "uri_too_long",
+    "request_header_fields_too_large",
+    "expectation_failed",
+    "unsupported_transfer_coding",
 }
 
 

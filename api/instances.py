@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api import policies
 from api.auth import Caller
 from api.bodies import string
+from api.bodies import tenant_id as checked_tenant_id
 from api.models import TASK_LOGGING, Instance, LogAction, LogRecord, utcnow
 from logsvc.exceptions import BadRequest, InstanceNotFound
 
@@ -77,7 +78,9 @@ def register(
             f"unknown field(s): {', '.join(u[:40] for u in unknown[:5])}; an instance has "
             f"{', '.join(sorted(allowed))}"
         )
-    tenant_id = string(body, "tenant_id", 255)
+    if body.get("tenant_id") is None:
+        raise BadRequest("tenant_id is required")
+    tenant_id = checked_tenant_id(body["tenant_id"])
     datastore = string(body, "datastore", 64)
     if not set(datastore) <= _DATASTORE_CHARS:
         raise BadRequest("datastore must be lower-case letters, digits, '_' or '-'")

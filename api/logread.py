@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from api import callerstore, instances, logs, policies
 from api.auth import Caller
+from api.bodies import whole_number
 from logsvc.client.cursor import runs_text
 from logsvc.client.listing import Snapshot
 from logsvc.client.published import PublishedLog
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
 _MAX_DIGITS = 19
 _HUGE = 2**63
 _RANGE_SPEC = re.compile(r"^(\d*)-(\d*)$")
-_LINES = re.compile(r"^[+-]?\d{1,19}$")
+#: The most lines ``?lines=`` may ask for, either way: the largest 64-bit integer.
+LINES_BOUND = 2**63 - 1
 
 
 @dataclass
@@ -59,12 +61,8 @@ def parse_lines(text: str | None) -> int | None:
     """``?lines=N`` as log-tail's --lines means it, or None when absent; 400 when malformed."""
     if text is None:
         return None
-    if not _LINES.fullmatch(text.strip()):
-        raise BadRequest(
-            f"lines must be a whole number (the last N lines; 0: everything; "
-            f"negative: from past that line), not {text[:40]!r}"
-        )
-    return int(text)
+    meaning = "(the last N lines; 0: everything; negative: from past that line)"
+    return whole_number("lines", text, -LINES_BOUND, LINES_BOUND, meaning)
 
 
 def _position(digits: str) -> int:

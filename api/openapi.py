@@ -8,6 +8,7 @@ from the API is checked against this document.
 from typing import Any
 
 import logsvc
+from api.logread import LINES_BOUND
 from logsvc.logmodel import LogStatus, LogType, PublishState
 
 _JSON = "application/json"
@@ -30,6 +31,13 @@ _STR = {"type": "string"}
 _STR_OR_NULL = {"type": ["string", "null"]}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
 _BYTES = {"type": "integer", "minimum": 0}
+# A project's id or name used as its tenant (api/bodies.py): never '/', nor '.' or '..'.
+_TENANT = {
+    "type": "string",
+    "pattern": r"^(?!\.\.?$)[A-Za-z0-9_.-]{1,64}$",
+    "description": "A project's id or name: letters, digits, '-', '_', '.'; at most 64 "
+    "characters; not '.' or '..'.",
+}
 
 _FLAG = {
     "description": 'A flag: a JSON boolean, 0 or 1, or the strings "true" and "false" (any case).',
@@ -171,7 +179,7 @@ _SCHEMAS: dict[str, Any] = {
     "InstanceRegistration": _obj(
         ["tenant_id", "datastore", "agent_url"],
         {
-            "tenant_id": _STR,
+            "tenant_id": _TENANT,
             "datastore": _STR,
             "agent_url": _STR | {"format": "uri"},
             "name": _STR,
@@ -325,6 +333,13 @@ _MEANINGS = {
 }
 
 
+_ALLOW = {
+    "description": "The methods that the URL takes, comma-separated (RFC 9110).",
+    "required": True,
+    "schema": _STR,
+}
+
+
 def _responses(ok: dict[int, str | None], errors: list[int], error_schema: str) -> dict:
     out: dict[str, Any] = {}
     for status, schema in ok.items():
@@ -336,21 +351,25 @@ def _responses(ok: dict[int, str | None], errors: list[int], error_schema: str) 
             "description": _MEANINGS[status],
             "content": {_JSON: {"schema": _ref(error_schema)}},
         }
+        if status == 405:
+            out[str(status)]["headers"] = {"Allow": _ALLOW}
     return out
 
 
-def _param(name: str, description: str, where: str = "path") -> dict[str, Any]:
+def _param(
+    name: str, description: str, where: str = "path", schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "name": name,
         "in": where,
         "required": where == "path",
         "description": description,
-        "schema": _STR,
+        "schema": schema or _STR,
     }
 
 
 _INSTANCE_ID = _param("instance_id", "The instance's id.")
-_TENANT_ID = _param("tenant_id", "The caller's project (Trove's URLs carry it).")
+_TENANT_ID = _param("tenant_id", "The caller's project (Trove's URLs carry it).", schema=_TENANT)
 _BODY_ERRORS = [400, 413, 415]
 _AUTH_ERRORS = [401, 403, 404, 405]
 _AGENT_ERRORS = [409, 500, 502, 503, 504]
@@ -462,8 +481,13 @@ def _data_path(error_schema: str, params: list[dict]) -> dict[str, Any]:
                     "name": "lines",
                     "in": "query",
                     "required": False,
-                    "description": "The last N lines (0: all; negative -K: from past line K).",
-                    "schema": {"type": "integer"},
+                    "description": "The last N lines (0: all; negative -K: from past line K); "
+                    "at most 2^63 - 1 either way.",
+                    "schema": {
+                        "type": "integer",
+                        "minimum": -LINES_BOUND,
+                        "maximum": LINES_BOUND,
+                    },
                 },
                 _param("Range", "bytes=START-END, bytes=START- or bytes=-N.", "header"),
                 _param("If-Range", "An ETag or a Last-Modified date.", "header"),
@@ -527,6 +551,7 @@ def document() -> dict[str, Any]:
                         },
                         "405": {
                             "description": _MEANINGS[405],
+                            "headers": {"Allow": _ALLOW},
                             "content": {_JSON: {"schema": _ref("Error")}},
                         },
                     },
@@ -536,7 +561,7 @@ def document() -> dict[str, Any]:
                 "get": {
                     "summary": "The instances the caller may see (admins: every project's).",
                     "operationId": "list_instances",
-                    "parameters": [_param("tenant_id", "Only this project's.", "query")],
+                    "parameters": [_param("tenant_id", "Only this project's.", "query", _TENANT)],
                     "responses": _responses({200: "InstanceList"}, common_errors, "Error"),
                 }
             },

@@ -33,8 +33,17 @@ from api.instrument import instrument_master, instrument_worker
 from logsvc import logescape
 from logsvc.conf import config_args
 from logsvc.conf.messaging import broker_url
-from logsvc.exceptions import BadRequest, LogsvcError
-from logsvc.httperrors import error_body
+from logsvc.exceptions import (
+    BadRequest,
+    ExpectationFailed,
+    Forbidden,
+    LogsvcError,
+    RequestHeaderFieldsTooLarge,
+    RequestTimeout,
+    UnsupportedTransferCoding,
+    UriTooLong,
+)
+from logsvc.httperrors import error_body, status_for
 from logsvc.readdeadline import DeadlineSocket, ReadDeadline
 
 LOG = logging.getLogger(__name__)
@@ -67,15 +76,16 @@ class _DeadlineParser(RequestParser):
     next = __next__
 
 
-# gunicorn's errors about what a client sent, and their statuses (400 for the rest).
-_CLIENT_ERRORS: list[tuple[type[Exception], int]] = [
-    (_HeadersTimeout, 408),
-    (http_errors.LimitRequestLine, 414),
-    (http_errors.LimitRequestHeaders, 431),
-    (http_errors.UnsupportedTransferCoding, 501),
-    (http_errors.ExpectationFailed, 417),
-    (http_errors.ForbiddenProxyRequest, 403),
-    (http_errors.ParseException, 400),
+# gunicorn's errors about what a client sent, and the domain errors that answer
+# them (their statuses and codes: logsvc.httperrors); the first that matches wins.
+_CLIENT_ERRORS: list[tuple[type[Exception], type[LogsvcError]]] = [
+    (_HeadersTimeout, RequestTimeout),
+    (http_errors.LimitRequestLine, UriTooLong),
+    (http_errors.LimitRequestHeaders, RequestHeaderFieldsTooLarge),
+    (http_errors.UnsupportedTransferCoding, UnsupportedTransferCoding),
+    (http_errors.ExpectationFailed, ExpectationFailed),
+    (http_errors.ForbiddenProxyRequest, Forbidden),
+    (http_errors.ParseException, BadRequest),
 ]
 
 
@@ -111,17 +121,16 @@ class ApiWorker(ThreadWorker):
         super().enqueue_req(conn)
 
     def handle_error(self, req, client, addr, exc) -> None:
-        status = next((code for cls, code in _CLIENT_ERRORS if isinstance(exc, cls)), 500)
-        if status == 500:
+        refusal = next((error for cls, error in _CLIENT_ERRORS if isinstance(exc, cls)), None)
+        if refusal is None:
             self.log.exception("error handling a request")
             domain = LogsvcError("internal error; the API's log has the details")
         else:
-            message = str(exc)[:200] or http.HTTPStatus(status).phrase
-            self.log.info("refused a request from %s: %s", (addr or ("",))[0], message)
-            domain = BadRequest(message)
-        body = error_body(domain)
-        body["error"]["status"] = status
-        payload = json.dumps(body).encode()
+            domain = refusal(str(exc)[:200])
+            domain.message = domain.message or http.HTTPStatus(status_for(domain)).phrase
+            self.log.info("refused a request from %s: %s", (addr or ("",))[0], domain.message)
+        status = status_for(domain)
+        payload = json.dumps(error_body(domain)).encode()
         head = (
             f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n"
             "Connection: close\r\nContent-Type: application/json\r\n"

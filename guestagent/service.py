@@ -30,8 +30,8 @@ from guestagent.follower import Follower
 from guestagent.manager import PROJECT, LogManager
 from logsvc import bus, gmr, http, profiling
 from logsvc.conf.messaging import broker_url
-from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
-from logsvc.httperrors import error_body
+from logsvc.exceptions import ConfigError, LogsvcError
+from logsvc.httperrors import error_body, error_for_http_status
 from logsvc.readdeadline import DeadlineSocket
 from logsvc.redact import secrets_in_conf
 from logsvc.signing import Verifier, sign
@@ -61,11 +61,7 @@ class _Request(cheroot_server.HTTPRequest):
             return
         if isinstance(msg, bytes):
             msg = msg.decode("latin-1")
-        domain = (
-            BadRequest(msg[:200] or str(status)[4:])
-            if code < 500
-            else LogsvcError("internal error")
-        )
+        domain = error_for_http_status(code, msg[:200] or str(status)[4:])
         body = error_body(domain)
         body["error"]["status"] = code
         payload = json.dumps(body).encode()

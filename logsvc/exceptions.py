@@ -6,6 +6,8 @@ again what an agent answered). How an error becomes an HTTP status is decided
 in one place: `logsvc.httperrors`.
 """
 
+from collections.abc import Iterable
+
 
 class LogsvcError(Exception):
     """Base of every error logsvc raises on purpose."""
@@ -48,6 +50,26 @@ class UnsupportedMediaType(BadRequest):
     """The request body is not of a content type the service reads (JSON)."""
 
 
+class RequestTimeout(BadRequest):
+    """The request's line and headers did not arrive in time (the HTTP server's 408)."""
+
+
+class UriTooLong(BadRequest):
+    """The request line is longer than the HTTP server reads (414)."""
+
+
+class RequestHeaderFieldsTooLarge(BadRequest):
+    """The request's headers are more, or larger, than the HTTP server reads (431)."""
+
+
+class ExpectationFailed(BadRequest):
+    """An ``Expect`` header the HTTP server cannot meet (417)."""
+
+
+class UnsupportedTransferCoding(BadRequest):
+    """A ``Transfer-Encoding`` the HTTP server does not implement (501)."""
+
+
 class RangeNotSatisfiable(LogsvcError):
     """A ``Range`` that lies wholly past the end of what would be served (HTTP 416).
 
@@ -71,7 +93,20 @@ class RouteNotFound(LogsvcError):
 
 
 class MethodNotAllowed(LogsvcError):
-    """The URL exists, but not with this HTTP method."""
+    """The URL exists, but not with this HTTP method.
+
+    `allowed` are the methods it takes, which a 405 names in its ``Allow``
+    (RFC 9110); none known (one rebuilt from a JSON body's code): no Allow,
+    rather than an empty one, which would say that it takes none.
+    """
+
+    def __init__(self, message: str, allowed: Iterable[str] = ()):
+        super().__init__(message)
+        self.allowed = sorted(set(allowed))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Allow": ", ".join(self.allowed)} if self.allowed else {}
 
 
 class Unauthorized(LogsvcError):

@@ -4,8 +4,9 @@ The statuses (one table), the bodies (logsvc's and Trove's), and the error
 handler that the API and the agent both register on their Flask application.
 """
 
+import http
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Flask, Response, current_app, jsonify, request
@@ -22,6 +23,11 @@ _STATUS: dict[type[Exception], int] = {
     exc.InvalidAction: 400,
     exc.PayloadTooLarge: 413,
     exc.UnsupportedMediaType: 415,
+    exc.RequestTimeout: 408,
+    exc.UriTooLong: 414,
+    exc.RequestHeaderFieldsTooLarge: 431,
+    exc.ExpectationFailed: 417,
+    exc.UnsupportedTransferCoding: 501,
     exc.RouteNotFound: 404,
     exc.MethodNotAllowed: 405,
     exc.RangeNotSatisfiable: 416,
@@ -87,19 +93,43 @@ def trove_error_body(error: exc.LogsvcError) -> dict[str, Any]:
     return {key: {"code": status, "message": error.message}}
 
 
-def error_for_http_status(status: int, description: str) -> exc.LogsvcError:
-    """The domain error for an HTTP error that the web framework raised itself."""
+# What the web framework or an HTTP server refuses itself, by its status: each with
+# a code of its own, so that a 414 does not say bad_request.
+_REFUSALS: dict[int, type[exc.BadRequest]] = {
+    _STATUS[cls]: cls
+    for cls in (
+        exc.RequestTimeout,
+        exc.PayloadTooLarge,
+        exc.UriTooLong,
+        exc.UnsupportedMediaType,
+        exc.ExpectationFailed,
+        exc.RequestHeaderFieldsTooLarge,
+    )
+}
+
+
+def error_for_http_status(
+    status: int, description: str, allowed: Iterable[str] = ()
+) -> exc.LogsvcError:
+    """The domain error for an HTTP error that the web framework or server answers itself.
+
+    `allowed`: a 405's methods, for its Allow header.
+    """
     if status == 404:
         return exc.RouteNotFound("no such URL on this service")
     if status == 405:
-        return exc.MethodNotAllowed(description or "method not allowed on this URL")
-    if status == 413:
-        return exc.PayloadTooLarge(description or "the request body is too large")
-    if status == 415:
-        return exc.UnsupportedMediaType(description or "unsupported content type")
+        return exc.MethodNotAllowed(description or "method not allowed on this URL", allowed)
+    if status in _REFUSALS:
+        return _REFUSALS[status](description or http.HTTPStatus(status).phrase)
     if 400 <= status < 500:
         return exc.BadRequest(description or "bad request")
     return exc.LogsvcError("internal error")
+
+
+def error_for_http(error: HTTPException) -> exc.LogsvcError:
+    """The domain error for an HTTP error that the web framework raised (a 405's methods kept)."""
+    allowed = getattr(error, "valid_methods", None) or ()
+    return error_for_http_status(error.code or 500, error.description or "", allowed)
 
 
 def _domain_error(error: Exception) -> exc.LogsvcError:
@@ -116,7 +146,7 @@ def _domain_error(error: Exception) -> exc.LogsvcError:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         return exc.PayloadTooLarge(f"the request body is larger than the {limit} bytes accepted")
     if isinstance(error, HTTPException):
-        return error_for_http_status(error.code or 500, error.description or "")
+        return error_for_http(error)
     LOG.exception("%s %s failed", request.method, request.path)
     return exc.LogsvcError(f"internal error; the log of {current_app.name} has the details")
 

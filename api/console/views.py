@@ -20,13 +20,14 @@ import hmac
 import json
 import logging
 import secrets
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, NoReturn
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     g,
     redirect,
     render_template,
@@ -39,13 +40,21 @@ from api import claims, instances, logread, logs, logstate, policies
 from api.auth import hash_token
 from api.bodies import instance_id as checked_instance_id
 from api.bodies import log_name as checked_log_name
+from api.bodies import whole_number
 from api.console import sessions, text
 from api.db import session as db
 from api.models import LogAction, utcnow
 from api.state import app_state
 from logsvc import httperrors
 from logsvc.client.cursor import Cursor, Notice, Place
-from logsvc.exceptions import BadRequest, Forbidden, LogsvcError, Unauthorized
+from logsvc.exceptions import (
+    BadRequest,
+    Forbidden,
+    LogsvcError,
+    MethodNotAllowed,
+    RouteNotFound,
+    Unauthorized,
+)
 from logsvc.logmodel import LogView
 from logsvc.safetext import printable
 from logsvc.status.client import fetch_reports
@@ -70,7 +79,7 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-_OPEN = {"console.sign_in", "console.static", "console.index"}
+_OPEN = {"console.sign_in", "console.static", "console.index", "console.no_such_page"}
 
 
 # --- every request ----------------------------------------------------------------
@@ -107,20 +116,23 @@ def _headers(response: Response) -> Response:
 
 
 @bp.errorhandler(Exception)
-def _error(error: Exception) -> tuple[Response | str, int]:
+def _error(error: Exception) -> tuple[str, int, dict[str, str]] | HTTPException:
     if isinstance(error, HTTPException) and error.code and error.code < 400:
-        return error  # type: ignore[return-value] - a redirect raised by routing
+        return error  # a redirect raised by routing
     domain = error if isinstance(error, LogsvcError) else None
     if domain is None:
         if isinstance(error, HTTPException):
-            domain = httperrors.error_for_http_status(error.code or 500, error.description or "")
+            domain = httperrors.error_for_http(error)
         else:
             LOG.exception("%s %s failed", request.method, request.path)
             domain = LogsvcError("the console failed; the API's log says why")
     status = httperrors.status_for(domain)
     message = printable(domain.message)
+    # what the status needs said in headers (a 405's Allow)
+    headers = getattr(domain, "headers", None) or {}
     if _fragment():
-        return render_template("console/_error.html", message=message, status=status), status
+        fragment = render_template("console/_error.html", message=message, status=status)
+        return fragment, status, headers
     page = render_template(
         "console/error.html",
         message=message,
@@ -130,7 +142,7 @@ def _error(error: Exception) -> tuple[Response | str, int]:
         caller=g.get("caller"),
         admin=_admin(),
     )
-    return page, status
+    return page, status, headers
 
 
 @bp.app_context_processor
@@ -150,10 +162,41 @@ def _check_origin() -> None:
 
 
 def _local(path: str | None) -> str:
-    """A path inside the console to go back to, never a link elsewhere."""
-    if not path or not path.startswith("/console/") or path.startswith("/console//"):
-        return url_for("console.instances_page")
-    return path.rstrip("?")
+    """A path inside the console to go back to, never a link elsewhere.
+
+    The path is resolved as a browser resolves it (a backslash is a slash, and
+    dot segments go, percent-encoded ones too: ``%2e%2e``), and kept only when
+    it then still lies in the console; anything with a space or a control
+    character (a browser drops tabs and newlines) is not kept either.
+    Otherwise: the list of instances.
+    """
+    default = url_for("console.instances_page")
+    if not path or any(c.isspace() or not c.isprintable() for c in path):
+        return default
+    split = min((i for i in (path.find("?"), path.find("#")) if i >= 0), default=len(path))
+    where, rest = _resolved(path[:split].replace("\\", "/")), path[split:]
+    if not where.startswith("/console/") or where.startswith("/console//"):
+        return default
+    return where + (rest if rest.strip("?#") else "")
+
+
+def _resolved(path: str) -> str:
+    """`path` without its dot segments (RFC 3986's remove_dot_segments, and
+    WHATWG's: ``%2e`` is a dot), the other segments as they are."""
+    if not path.startswith("/"):
+        return ""
+    segments = path.split("/")[1:]
+    kept: list[str] = []
+    for index, segment in enumerate(segments):
+        dots = unquote(segment)
+        if dots not in (".", ".."):
+            kept.append(segment)
+            continue
+        if dots == ".." and kept:
+            kept.pop()
+        if index == len(segments) - 1:
+            kept.append("")  # "/a/b/.." is "/a/"
+    return "/" + "/".join(kept)
 
 
 def _when(value: str | dt.datetime | None) -> str:
@@ -477,10 +520,7 @@ LIVE_BYTES = 1024 * 1024
 
 
 def _lines_arg() -> int:
-    raw = request.args.get("lines", str(DEFAULT_LINES))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LINES:
-        raise BadRequest(f"lines must be a whole number from 1 to {MAX_LINES}")
-    return int(raw)
+    return whole_number("lines", request.args.get("lines", str(DEFAULT_LINES)), 1, MAX_LINES)
 
 
 def _tail(instance_id: str, name: str, count: int) -> dict[str, Any]:
@@ -612,3 +652,27 @@ def download_log(instance_id: str, name: str) -> Response:
     headers["Content-Type"] = "application/octet-stream"
     headers["Content-Disposition"] = f'attachment; filename="{name}.log"'
     return Response(data.chunks, data.status, headers, direct_passthrough=True)
+
+
+# --- a URL under /console/ that no page answers --------------------------------------------
+
+#: The methods that a URL of no page is answered for here, by the console's error page
+#: (routing's own 404 and 405 belong to no blueprint: they would be the API's JSON).
+_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
+
+
+@bp.route("/<path:page>", methods=_EVERY_METHOD)
+def no_such_page(page: str) -> NoReturn:
+    """404, or 405 (with Allow) when the URL is a page that takes other methods."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in _EVERY_METHOD:
+        try:
+            rule, _ = adapter.match(method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if rule.endpoint != request.endpoint:
+            allowed.append(method)
+    if allowed:
+        raise MethodNotAllowed("this page does not take that method", allowed)
+    raise RouteNotFound("no such page in the console")

@@ -29,6 +29,8 @@ def list_instances() -> tuple[Response, int]:
     if unknown:
         raise BadRequest(f"unknown query parameter(s): {', '.join(unknown[:5])}")
     tenant_id = request.args.get("tenant_id")
+    if tenant_id is not None:
+        bodies.tenant_id(tenant_id)
     found = instances.visible(session(), app_state().enforcer, caller.current(), tenant_id)
     busy = _busy([i.id for i in found])
     admin = _sees_agents()

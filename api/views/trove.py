@@ -21,6 +21,7 @@ bp.before_request(caller.authenticate)
 
 
 def _own(tenant_id: str, instance_id: str | None) -> None:
+    bodies.tenant_id(tenant_id)
     who = caller.current()
     if tenant_id == who.project_id or policies.allowed(
         app_state().enforcer, who, policies.INSTANCE_LIST_ALL, who.project_id

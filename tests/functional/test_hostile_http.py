@@ -117,7 +117,11 @@ def test_slow_clients_do_not_stall_the_api(stack):
         statuses = {response_of(sock)[0] for sock in socks}
         assert statuses <= {400, 408}, statuses
         status, body = response_of(trickler.sock)
-        assert (status, body["error"]["status"]) == (408, 408), body
+        assert (status, body["error"]["status"], body["error"]["code"]) == (
+            408,
+            408,
+            "request_timeout",
+        ), body
     finally:
         trickler.close()
         for sock in socks:
@@ -133,7 +137,11 @@ def test_slow_clients_do_not_stall_the_agent(stack):
         resp = stack.agent.request("GET", "/v1/info", timeout=PATIENCE)
         assert resp.status_code == 200, resp.text
         status, body = response_of(trickler.sock)
-        assert (status, body["error"]["status"]) == (408, 408), body
+        assert (status, body["error"]["status"], body["error"]["code"]) == (
+            408,
+            408,
+            "request_timeout",
+        ), body
     finally:
         trickler.close()
         for sock in socks:
@@ -197,18 +205,27 @@ def raw_exchange(port: int, request: bytes) -> tuple[int, dict]:
 
 
 SERVER_ERRORS = [
-    (b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
-    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"b" * 20000 + b"\r\n\r\n", 431),
-    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Many: y\r\n" * 200 + b"\r\n", 431),
-    (b"NOT A REQUEST LINE\r\n\r\n", 400),
-    (b"GET / HTTP/1.1\r\nBad Header\r\n\r\n", 400),
+    (b"GET /" + b"a" * 10000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+    (
+        b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Big: " + b"b" * 20000 + b"\r\n\r\n",
+        431,
+        "request_header_fields_too_large",
+    ),
+    (
+        b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-Many: y\r\n" * 200 + b"\r\n",
+        431,
+        "request_header_fields_too_large",
+    ),
+    (b"NOT A REQUEST LINE\r\n\r\n", 400, "bad_request"),
+    (b"GET / HTTP/1.1\r\nBad Header\r\n\r\n", 400, "bad_request"),
 ]
 
 
-@pytest.mark.parametrize(("request_bytes", "status"), SERVER_ERRORS)
-def test_the_api_servers_own_errors_are_json(stack, request_bytes, status):
+@pytest.mark.parametrize(("request_bytes", "status", "code"), SERVER_ERRORS)
+def test_the_api_servers_own_errors_are_json(stack, request_bytes, status, code):
     got, body = raw_exchange(stack.api.port, request_bytes)
     assert got == status and body["error"]["status"] == status, body
+    assert body["error"]["code"] == code, body  # a 414 is no bad_request
     assert body["error"]["message"]
 
 
@@ -216,7 +233,7 @@ def test_the_api_servers_own_errors_are_json(stack, request_bytes, status):
 def test_the_agents_servers_own_errors_are_json(stack, request_bytes):
     # (cheroot takes the long line and headers above: the application answers them)
     got, body = raw_exchange(stack.agent.port, request_bytes)
-    assert (got, body["error"]["status"]) == (400, 400), body
+    assert (got, body["error"]["status"], body["error"]["code"]) == (400, 400, "bad_request")
 
 
 @pytest.mark.parametrize(

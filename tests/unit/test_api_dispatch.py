@@ -49,6 +49,9 @@ def test_network_faults(mocked, fault, error, words):
         (200, {"nothing": []}, AgentError, "no 'logs'"),
         (404, {"error": {"code": "route_not_found", "message": "no route"}}, AgentError, "route"),
         (405, {"error": {"code": "method_not_allowed", "message": "x"}}, AgentError, "failed"),
+        # the agent's HTTP server refusing the API's own request: not the user's fault
+        (408, {"error": {"code": "request_timeout", "message": "x"}}, AgentError, "failed"),
+        (414, {"error": {"code": "uri_too_long", "message": "x"}}, AgentError, "failed"),
     ],
 )
 def test_answers_the_api_cannot_use(mocked, status, body, error, words):

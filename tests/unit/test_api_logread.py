@@ -53,3 +53,14 @@ def test_lines():
     for bad in ("", "abc", "1.5", "9" * 20, "- 1"):
         with pytest.raises(BadRequest):
             logread.parse_lines(bad)
+
+
+@pytest.mark.parametrize("text", ["99999999999999999999999", "-" + "9" * 30, "9" * 5000])
+def test_lines_too_large_are_400_saying_the_limit(text):
+    """A whole number, only too large: the message says so, and what the limit is."""
+    with pytest.raises(BadRequest) as caught:
+        logread.parse_lines(text)
+    bound = f"{'at least -' if text[0] == '-' else 'at most '}{2**63 - 1}"
+    assert caught.value.message.startswith(f"lines must be {bound}"), caught.value.message
+    assert "whole number" not in caught.value.message
+    assert logread.parse_lines(str(2**63 - 1)) == 2**63 - 1

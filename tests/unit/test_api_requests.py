@@ -147,3 +147,81 @@ def test_options_is_a_method_like_any_other_not_allowed(client):
         assert resp.get_json()["error"]["code"] == "method_not_allowed"
     trove = client.options("/v1.0/tenant-a/instances", headers=ALICE)
     assert trove.status_code == 405 and trove.get_json()["badMethod"]["code"] == 405
+    assert trove.headers["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high", "expected"),
+    [("0", 0, 5, 0), (" 5 ", 0, 5, 5), ("+3", 0, 5, 3), ("-7", -9, 9, -7), ("007", 0, 9, 7)],
+)
+def test_whole_numbers(text, low, high, expected):
+    assert bodies.whole_number("n", text, low, high) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("abc", "n must be a whole number from -10 to 10, not 'abc'"),
+        ("1.5", "n must be a whole number from -10 to 10, not '1.5'"),
+        ("", "n must be a whole number from -10 to 10, not ''"),
+        ("- 1", "n must be a whole number from -10 to 10, not '- 1'"),
+        ("\u0661", "n must be a whole number from -10 to 10"),  # a digit, not an ASCII one
+        ("\u00b2", "n must be a whole number from -10 to 10"),  # int() refuses it: no 500
+        ("11", "n must be at most 10, not '11'"),
+        ("-11", "n must be at least -10, not '-11'"),
+        ("9" * 23, "n must be at most 10, not '99999999999999999999999'"),
+        ("-" + "9" * 5000, "n must be at least -10, not '-99999999999999999999999999999999999"),
+    ],
+)
+def test_whole_numbers_refused_say_why_and_the_limits(text, words):
+    with pytest.raises(BadRequest) as caught:
+        bodies.whole_number("n", text, -10, 10)
+    assert caught.value.message.startswith(words), caught.value.message
+
+
+GOOD_TENANTS = [
+    "tenant-a",
+    "t",
+    "admin-project",
+    "4c2b8f6a0d9e4f7bb1e2c3d4e5f60718",  # a Keystone project id
+    "My_Project.v2",
+    "x" * 64,
+    "...",
+]
+BAD_TENANTS = ["../x", "..", ".", "a/b", "a b", "é", "x" * 65, "", " ", "t\n", "a%2Fb", "a\\b"]
+
+
+@pytest.mark.parametrize("tenant", GOOD_TENANTS)
+def test_tenant_ids_that_projects_have_are_registered(client, tenant):
+    register(client, tenant=tenant)
+    listed = client.get("/v1/instance", query_string={"tenant_id": tenant}, headers=ADMIN)
+    assert [i["tenant_id"] for i in listed.get_json()["instances"]] == [tenant]
+
+
+@pytest.mark.parametrize("tenant", BAD_TENANTS)
+def test_tenant_ids_that_cannot_be_a_projects_are_400_naming_the_field(client, tenant):
+    body = {"tenant_id": tenant, "datastore": "mysql", "agent_url": "http://h:1"}
+    resp = client.put("/v1/instance/inst-1", json=body, headers=ADMIN)
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert "tenant_id" in resp.get_json()["error"]["message"]
+    listed = client.get("/v1/instance", query_string={"tenant_id": tenant}, headers=ADMIN)
+    assert listed.status_code == 400, listed.get_data(as_text=True)
+    assert "tenant_id" in listed.get_json()["error"]["message"]
+    assert client.get("/v1/instance", headers=ADMIN).get_json() == {"instances": []}
+
+
+@pytest.mark.parametrize("tenant", ["..", ".", "x" * 65, "a b", "a%5Cb"])
+def test_a_trove_url_whose_tenant_id_cannot_be_one_is_400(client, tenant):
+    for path in (f"/v1.0/{tenant}/instances", f"/v1.0/{tenant}/instances/inst-1/log"):
+        resp = client.get(path, headers=ADMIN)
+        assert resp.status_code == 400, (path, resp.get_data(as_text=True))
+        assert "tenant_id" in resp.get_json()["badRequest"]["message"]
+
+
+def test_the_read_route_says_the_limit_of_lines(client):
+    register(client)
+    path = "/v1/instance/inst-1/log/general/data?lines=99999999999999999999999"
+    resp = client.get(path, headers=ALICE)
+    assert resp.status_code == 400
+    message = resp.get_json()["error"]["message"]
+    assert message.startswith(f"lines must be at most {2**63 - 1} "), message

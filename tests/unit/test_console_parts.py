@@ -1,6 +1,9 @@
-"""The web console's parts that need no browser: log bytes made text, and sessions."""
+"""The web console's parts that need no browser: log bytes made text, sessions, and
+what the Flask test client can tell (where a sign-in leads, error pages)."""
 
 import datetime as dt
+import html
+import re
 
 import pytest
 from sqlalchemy import create_engine
@@ -11,6 +14,7 @@ from api.console import sessions
 from api.console.text import LINE_LIMIT, human_bytes, news_lines, show_line, show_lines
 from api.models import Base, ConsoleSession, Token, utcnow
 from logsvc.client.cursor import Notice
+from tests.unit.conftest import register
 
 
 def test_lines_are_text_whatever_the_bytes():
@@ -95,3 +99,93 @@ def test_a_session_ends_with_its_time_or_its_token(db):
     # sessions that ended are deleted as new ones begin
     sessions.open_session(db, Caller("p1"), 3600, None, None)
     assert db.get(ConsoleSession, row.id_hash) is None
+
+
+# --- through the test client (tests/unit/conftest.py's app, noauth) -------------------------
+
+
+def sign_in(client, next_path: str | None = None, token: str = "tenant-a:member"):
+    """The sign-in form filled in and sent: the answer (a 303 when the token is good)."""
+    form = client.get("/console/sign-in").get_data(as_text=True)
+    signin_token = re.search(r'name="signin_token" value="([^"]+)"', form)[1]
+    fields = {"signin_token": signin_token, "token": token}
+    if next_path is not None:
+        fields["next"] = next_path
+    return client.post("/console/sign-in", data=fields)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "/console/../../x",
+        "/console/../x",
+        "/console/..",
+        "/console/instances/../../x",
+        "/console/%2e%2e/x",
+        "/console/%2E%2E/%2e%2E/x",
+        "/console/.%2e/x",
+        "/console/..\\x",
+        "/console\\..\\x",
+        "/console/..\\..\\evil.example",
+        "/console/.\t./x",
+        "/console/%2e%2e",
+        "/console/x/..//evil.example",
+        "//evil.example/console/",
+        "https://evil.example/console/",
+        "/consolex/",
+        "/x",
+    ],
+)
+def test_a_sign_in_goes_back_only_to_a_page_inside_the_console(client, hostile):
+    resp = sign_in(client, hostile)
+    assert resp.status_code == 303
+    assert resp.headers["Location"] == "/console/instances", hostile
+
+
+@pytest.mark.parametrize(
+    ("asked", "landing"),
+    [
+        ("/console/instances/inst-1?done=publish", "/console/instances/inst-1?done=publish"),
+        ("/console/instances/x/../inst-1", "/console/instances/inst-1"),
+        ("/console/instances/./inst-1/", "/console/instances/inst-1/"),
+        ("/console/status?", "/console/status"),
+        (None, "/console/instances"),
+    ],
+)
+def test_a_sign_in_goes_back_to_the_console_page_asked_for(client, asked, landing):
+    resp = sign_in(client, asked)
+    assert (resp.status_code, resp.headers["Location"]) == (303, landing)
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+def test_an_unknown_console_page_is_the_consoles_html_404(client, signed_in, method):
+    if signed_in:
+        assert sign_in(client).status_code == 303
+    for path in ("/console/nonexistent", "/console/instances/inst-1/nothing/here"):
+        resp = client.open(path, method=method)
+        assert resp.status_code == 404, (path, resp.get_data(as_text=True))
+        assert resp.mimetype == "text/html"
+        assert "<h1>404</h1>" in resp.get_data(as_text=True)
+        assert resp.headers["Content-Security-Policy"]  # the console's headers
+
+
+def test_a_console_page_asked_with_a_method_it_does_not_take_is_an_html_405(client):
+    for path, allowed in (("/console/sign-out", "POST"), ("/console/sign-in", "GET, HEAD, POST")):
+        resp = client.open(path, method="PUT")
+        assert resp.status_code == 405, (path, resp.get_data(as_text=True))
+        assert resp.mimetype == "text/html"
+        assert resp.headers["Allow"] == allowed
+
+
+def test_lines_of_the_viewer_out_of_bounds_say_the_limits(client):
+    register(client)
+    assert sign_in(client).status_code == 303
+    for asked, words in (
+        ("abc", "lines must be a whole number from 1 to 5000, not 'abc'"),
+        ("0", "lines must be at least 1, not '0'"),
+        ("99999999999999999999999", "lines must be at most 5000, not '99999999999999999999999'"),
+    ):
+        resp = client.get(f"/console/instances/inst-1/logs/general/view?lines={asked}")
+        assert resp.status_code == 400, resp.get_data(as_text=True)
+        assert words in html.unescape(resp.get_data(as_text=True))

@@ -2,9 +2,13 @@
 
 import json
 import logging
+import socket
+from types import SimpleNamespace
 
 import pytest
+from gunicorn.http import errors as gunicorn_errors
 
+from api import server
 from api.app import create_app as create_api
 from guestagent import endpoint
 from guestagent.datastores.file import FileDatastore, parse_entry
@@ -85,6 +89,16 @@ def test_a_method_not_allowed_is_a_json_405(service, method):
     assert error(resp)["code"] == "method_not_allowed" and error(resp)["status"] == 405
 
 
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "PATCH", "OPTIONS", "TRACE"])
+def test_a_405_says_in_allow_which_methods_the_url_takes(service, method):
+    """RFC 9110: a 405 carries Allow; the URL's own methods, not OPTIONS (a 405 too)."""
+    path = "/v1/instance/inst-1/log" if isinstance(service, Api) else "/v1/logs/app"
+    resp = service.call(method, path)
+    assert resp.status_code == 405
+    assert error(resp)["code"] == "method_not_allowed"
+    assert resp.headers["Allow"] == "GET, HEAD, POST"
+
+
 def test_a_body_over_the_limit_is_a_413_that_says_the_limit(service):
     path = "/v1/instance/inst-1/log" if isinstance(service, Api) else "/v1/logs/app"
     limit = service.app.config["MAX_CONTENT_LENGTH"]
@@ -123,3 +137,30 @@ def test_the_agent_refuses_an_unsigned_request_before_routing_it(tmp_path):
     for path in ("/v1/info", "/v1/no-such-thing"):
         resp = agent.client.get(path)
         assert (resp.status_code, error(resp)["code"]) == (401, "unsigned")
+
+
+@pytest.mark.parametrize(
+    ("refusal", "status", "code"),
+    [
+        (gunicorn_errors.LimitRequestLine(5030, 4094), 414, "uri_too_long"),
+        (gunicorn_errors.LimitRequestHeaders("too many"), 431, "request_header_fields_too_large"),
+        (server._HeadersTimeout("no headers within 10s"), 408, "request_timeout"),
+        (gunicorn_errors.ExpectationFailed("x"), 417, "expectation_failed"),
+        (gunicorn_errors.UnsupportedTransferCoding("gzip"), 501, "unsupported_transfer_coding"),
+        (gunicorn_errors.ForbiddenProxyRequest("10.0.0.1"), 403, "forbidden"),
+        (gunicorn_errors.InvalidRequestLine("GET"), 400, "bad_request"),
+        (RuntimeError("a bug"), 500, "internal_error"),
+    ],
+)
+def test_the_api_servers_own_refusals_carry_the_code_of_their_status(refusal, status, code):
+    """gunicorn's answers (api/server.py), not the application's: a 414 is no bad_request."""
+    worker = SimpleNamespace(log=logging.getLogger("test"))
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        server.ApiWorker.handle_error(worker, None, ours, ("127.0.0.1", 1), refusal)
+        ours.shutdown(socket.SHUT_WR)
+        head, _, body = theirs.makefile("rb").read().partition(b"\r\n\r\n")
+    assert head.startswith(f"HTTP/1.1 {status} ".encode()), head
+    answer = json.loads(body)["error"]
+    assert (answer["status"], answer["code"]) == (status, code), answer
+    assert answer["message"]
