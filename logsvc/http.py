@@ -40,6 +40,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NameResolutionError
 
 from logsvc.exceptions import BadAnswer, LogsvcError, ServerTimeout, ServerUnreachable
 from logsvc.safetext import printable
@@ -284,20 +285,11 @@ def call_with(
                 body = _read(resp, max_bytes, what, deadline)
             finally:
                 resp.close()
-        except LogsvcError:
-            raise
         except Exception as exc:
-            if isinstance(exc, requests.ConnectTimeout):
-                raise ServerUnreachable(f"cannot reach {what}: no connection in time") from None
-            if deadline.passed() or isinstance(exc, requests.Timeout | TimeoutError):
-                raise ServerTimeout(f"{what} did not answer within {timeout:g} s") from None
-            if isinstance(exc, requests.ConnectionError):
-                raise ServerUnreachable(f"cannot reach {what} (is it running?)") from None
-            if isinstance(exc, requests.RequestException | OSError):
-                raise ServerUnreachable(f"cannot reach {what}: {type(exc).__name__}") from None
-            if type(exc).__module__.startswith("keystoneauth1"):
-                raise ServerUnreachable(f"cannot reach {what}: {printable(exc)}") from None
-            raise
+            error = _call_error(exc, what, timeout, deadline)
+            if error is exc:
+                raise
+            raise error from None
     return Answer(resp.status_code, printable(resp.reason or "", 100), resp.headers, body)
 
 
@@ -368,6 +360,8 @@ def _call_error(exc: Exception, what: str, timeout: float, deadline: _Deadline) 
         return ServerUnreachable(f"cannot reach {what}: no connection in time")
     if deadline.passed() or isinstance(exc, requests.Timeout | TimeoutError):
         return ServerTimeout(f"{what} did not answer within {timeout:g} s")
+    if _unresolved(exc):
+        return ServerUnreachable(f"cannot reach {what}: its host name does not resolve")
     if isinstance(exc, requests.ConnectionError):
         return ServerUnreachable(f"cannot reach {what} (is it running?)")
     if isinstance(exc, requests.RequestException | OSError):
@@ -375,6 +369,25 @@ def _call_error(exc: Exception, what: str, timeout: float, deadline: _Deadline) 
     if type(exc).__module__.startswith("keystoneauth1"):
         return ServerUnreachable(f"cannot reach {what}: {printable(exc)}")
     return exc
+
+
+def _unresolved(exc: BaseException) -> bool:
+    """Whether the call failed on its host's name, which does not resolve (DNS).
+
+    requests wraps urllib3's error, which wraps the resolver's: look through
+    the causes and the errors carried as arguments or as a reason.
+    """
+    todo, seen = [exc], set()
+    while todo:
+        error = todo.pop()
+        if id(error) in seen:
+            continue
+        seen.add(id(error))
+        if isinstance(error, socket.gaierror | NameResolutionError):
+            return True
+        inner = (error.__cause__, error.__context__, getattr(error, "reason", None), *error.args)
+        todo += [e for e in inner if isinstance(e, BaseException)]
+    return False
 
 
 def _redirect_error(resp: requests.Response, what: str) -> BadAnswer:

@@ -10,7 +10,7 @@ the offset is the byte offset of the object's first byte in that file.
 import re
 from dataclasses import dataclass
 
-from logsvc.exceptions import ConfigError
+from logsvc.exceptions import BadRequest, ConfigError
 
 # Instance ids and log names end up in object names and in file names of the
 # agent's state directory: only these characters, so neither can steer a path.
@@ -28,6 +28,20 @@ def valid_instance_id(value: str) -> bool:
 
 def valid_log_name(value: str) -> bool:
     return bool(_LOG_NAME_RE.fullmatch(value))
+
+
+def not_an_instance_id(value: str) -> BadRequest:
+    """The error that refuses `value` as an instance id, in the API's words."""
+    return BadRequest(
+        f"{value[:80]!r} is not an instance id (letters, digits, '.', '_', '-'; at most 128)"
+    )
+
+
+def not_a_log_name(value: str) -> BadRequest:
+    """The error that refuses `value` as a log name, in the API's words."""
+    return BadRequest(
+        f"{value[:80]!r} is not a log name (lower-case letters, digits and '_'; at most 64)"
+    )
 
 
 def valid_container_name(value: str) -> bool:

@@ -138,7 +138,7 @@ class LogsvcApp(App):
                 profiler.init(self.options.profile)
                 extra = web.get_trace_id_headers
             self._client = Client(
-                self.settings.get("url"),
+                self.settings.url(),
                 self.settings.get("token"),
                 storage=self.settings.storage(),
                 timeout=self.settings.timeout(DEFAULT_TIMEOUT),

@@ -1,12 +1,24 @@
 """instance-list, instance-show, instance-register, instance-delete (admins)."""
 
+import re
+
 from cliff.command import Command
 from cliff.lister import Lister
 from cliff.show import ShowOne
 
 from logsvc.cli.output import cells
+from logsvc.exceptions import BadRequest, LogsvcError
+from logsvc.safetext import printable
 
 COLUMNS = ("id", "name", "tenant_id", "datastore", "agent_url", "task_state", "last_heartbeat")
+#: Fields of a registration as the API's errors name them, and what gives them here.
+_OPTIONS = {
+    "tenant_id": "--tenant-id",
+    "agent_url": "--agent-url",
+    "shared_secret": "secret (--shared-secret-file FILE)",
+}
+#: A field's name in an error; not the API's own option of that name ("[agent] shared_secret").
+_FIELD = re.compile(r"(?<!\] )\b(" + "|".join(_OPTIONS) + r")\b")
 
 
 class InstanceList(Lister):
@@ -54,19 +66,34 @@ class InstanceRegister(_OneInstance):
         return parser
 
     def take_action(self, args):
-        secret = None
-        if args.shared_secret_file:
-            with open(args.shared_secret_file, encoding="utf-8") as f:
-                secret = f.read().strip()
-        instance = self.app.client.instance_register(
-            args.instance,
-            tenant_id=args.tenant_id,
-            datastore=args.datastore,
-            agent_url=args.agent_url,
-            name=args.name,
-            shared_secret=secret,
-        )
+        secret = _secret(args.shared_secret_file) if args.shared_secret_file else None
+        try:
+            instance = self.app.client.instance_register(
+                args.instance,
+                tenant_id=args.tenant_id,
+                datastore=args.datastore,
+                agent_url=args.agent_url,
+                name=args.name,
+                shared_secret=secret,
+            )
+        except BadRequest as exc:  # it names the API's fields: name our options
+            raise BadRequest(_FIELD.sub(lambda m: _OPTIONS[m[1]], exc.message)) from None
         return self.shown(args, instance)
+
+
+def _secret(path: str) -> str:
+    """The secret held in the file of --shared-secret-file; an error naming the option else."""
+    where = f"--shared-secret-file {printable(path, 200)}"
+    try:
+        with open(path, encoding="utf-8") as f:
+            secret = f.read().strip()
+    except OSError as exc:
+        raise LogsvcError(f"{where}: cannot read it: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise LogsvcError(f"{where}: the file is not UTF-8 text") from None
+    if not secret:
+        raise LogsvcError(f"{where}: the file is empty")
+    return secret
 
 
 class InstanceDelete(Command):

@@ -45,6 +45,8 @@ class LogSave(Command):
     log-tail --lines 0 > TARGET. The bytes come through the API (its read
     route; an answer that breaks off is asked again from where it stopped)
     unless object-store settings are given, or --direct asks for the store.
+    Nothing is written for a log with nothing published, nor from a store
+    that holds none of a published log (wrong settings, most likely): an error.
     """
 
     def get_parser(self, prog_name):

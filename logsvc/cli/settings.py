@@ -11,8 +11,9 @@ import configparser
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from logsvc.exceptions import ConfigError
 from logsvc.safetext import printable
@@ -52,9 +53,29 @@ SOURCES: dict[str, tuple[str, tuple[str, ...]]] = {
 @dataclass(frozen=True)
 class Settings:
     values: Mapping[str, str]
+    #: Where each value came from, as a person gives it: ``--url``, ``$LOGSVC_URL``,
+    #: ``url in ~/.config/logsvc/logsvc.conf``.
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.values.get(name) or default
+
+    def url(self) -> str | None:
+        """The API's URL (``url``), an http:// or https:// one with a host; None if not given."""
+        text = self.get("url")
+        if text is None:
+            return None
+        given = f"{self.origins.get('url', 'url')} is '{printable(text, 200)}'"
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - a port out of range raises here
+        except ValueError as exc:
+            raise ConfigError(f"the API's URL is not well-formed ({exc}): {given}") from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"the API's URL must start with http:// or https:// and name a host: {given}"
+            )
+        return text
 
     def timeout(self, default: float) -> float:
         """Seconds a call may take in all (``timeout``), or `default`."""
@@ -98,7 +119,10 @@ class Settings:
 
 
 def resolve(options: Any, environ: Mapping[str, str] = os.environ) -> Settings:
-    """Each setting from the first of: its flag, its environment variables, the file."""
+    """Each setting from the first of: its flag, its environment variables, the file.
+
+    Each one's origin is kept, for errors that name where a wrong value came from.
+    """
     path = getattr(options, "config", None) or environ.get("LOGSVC_CONFIG") or DEFAULT_FILE
     path = os.path.expanduser(path)
     from_file: dict[str, str] = {}
@@ -109,13 +133,15 @@ def resolve(options: Any, environ: Mapping[str, str] = os.environ) -> Settings:
             from_file = dict(parser.items("logsvc"))
     elif getattr(options, "config", None):
         raise FileNotFoundError(f"the configuration file {path} does not exist")
-    values = {}
+    values, origins = {}, {}
     for name, (dest, env_names) in SOURCES.items():
-        value = getattr(options, dest, None)
-        if value is None:
-            value = next((environ[e] for e in env_names if environ.get(e)), None)
-        if value is None:
-            value = from_file.get(name)
-        if value is not None:
-            values[name] = value
-    return Settings(values)
+        env = next((e for e in env_names if environ.get(e)), None)
+        for value, origin in (
+            (getattr(options, dest, None), "--" + dest.replace("_", "-")),
+            (environ[env] if env else None, f"${env}"),
+            (from_file.get(name), f"{name} in {path}"),
+        ):
+            if value is not None:
+                values[name], origins[name] = value, origin
+                break
+    return Settings(values, origins)

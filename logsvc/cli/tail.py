@@ -28,6 +28,8 @@ class LogTail(Command):
     -N; 0 prints the whole log. Bytes are printed as they are (no decoding).
     The bytes come through the API (its read route) unless object-store
     settings are given (--file-root, --os-*), or --direct asks for the store.
+    A log with nothing published is an error either way, and so is a store
+    that holds none of a published log (wrong settings, most likely).
     --follow: then print new lines as they become readable (a log published
     continuously: log-enable --follow), until Ctrl-C; a rotation, bytes gone
     and a blip of the object store or the API are told on stderr. It reads

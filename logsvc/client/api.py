@@ -27,16 +27,21 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import requests
 
 from logsvc import atomicfile, http
 from logsvc.client.cursor import parse_runs
 from logsvc.client.reader import Gap, LogReader
-from logsvc.exceptions import LogsvcError, PublishFailed, ServerUnreachable, from_code
+from logsvc.exceptions import ConfigError, LogsvcError, PublishFailed, ServerUnreachable, from_code
+from logsvc.layout import not_a_log_name, not_an_instance_id
 from logsvc.logmodel import LogView, PublishState
 from logsvc.safetext import printable
+
+if TYPE_CHECKING:
+    from logsvc.client.listing import Snapshot
 
 LOG = logging.getLogger(__name__)
 DEFAULT_TIMEOUT = 600.0  # a publish of a large log takes its time
@@ -139,6 +144,63 @@ def store_given(storage: Mapping[str, Any]) -> bool:
 def instance_id(instance: Any) -> str:
     """An instance object's id, or the id itself (the spec takes either)."""
     return str(getattr(instance, "id", instance))
+
+
+def _segment(value: str, refusal: Callable[[str], LogsvcError]) -> str:
+    """`value`, the caller's, as one segment of a URL's path: percent-encoded whole.
+
+    A value that no URL carries as one segment reaching the API intact is
+    refused here, in the API's words (`refusal`): '', '.' and '..' (HTTP
+    libraries collapse them, quoted or not), and any with a '/' (a server
+    decodes %2F before it routes).
+    """
+    if value in ("", ".", "..") or "/" in value:
+        raise refusal(value)
+    return quote(value, safe="")
+
+
+def _path(instance: Any, log: str | None = None, route: str = "") -> str:
+    """``/v1/instance/<id>``, then ``/log/<log>`` and ``/<route>`` when given.
+
+    The one builder of the API's URLs: the id and the log's name, which come
+    from the caller, each become one segment (`_segment`).
+    """
+    path = "/v1/instance/" + _segment(instance_id(instance), not_an_instance_id)
+    if log is not None:
+        path += "/log/" + _segment(log, not_a_log_name)
+    return f"{path}/{route}" if route else path
+
+
+def nothing_published(log: str) -> LogsvcError:
+    """The error of a read of a log with nothing published, whichever way it reads."""
+    return LogsvcError(f"log {log!r} has nothing published yet: publish it first (log-publish)")
+
+
+def _has_nothing(view: LogView) -> bool:
+    """Whether the log's state says that nothing of it is published (no objects to read)."""
+    return not view.container or not view.prefix
+
+
+def _not_held(log: str, view: LogView, held: int, where: str, why: str) -> str | None:
+    """What a read says that finds less of the log than its state says is published.
+
+    `held`: bytes of the log that `where` (a store) holds, or knows are gone;
+    `why`: the likely cause. None when it holds as much as is published, or
+    more (a publish since the log was shown).
+    """
+    if held >= view.published:
+        return None
+    some = f"only {held}" if held else "none"
+    return (
+        f"log {log!r} has {view.published} bytes published, but {where} holds {some} of them: {why}"
+    )
+
+
+def _store_settings(storage: Mapping[str, Any]) -> str:
+    """The CLI's options and variables that chose the object store `storage` describes."""
+    if storage.get("file_root"):
+        return "--file-root, $LOGSVC_FILE_ROOT"
+    return "--os-*, $OS_*"
 
 
 class Client:
@@ -300,7 +362,7 @@ class Client:
 
     def log_list(self, instance: Any) -> LogList:
         """Every log of the instance the caller may see."""
-        data = self._request("GET", f"/v1/instance/{instance_id(instance)}/log")
+        data = self._request("GET", _path(instance, route="log"))
         logs = LogList(_log(entry) for entry in _field(data, "logs", list))
         logs.stale = bool(data.get("stale"))
         logs.last_seen = _note(data.get("last_seen"))
@@ -313,7 +375,7 @@ class Client:
         body: dict[str, Any] = {"name": log, **{k: True for k, v in flags.items() if v}}
         if follow is not None:
             body["follow"] = follow
-        data = self._request("POST", f"/v1/instance/{instance_id(instance)}/log", body)
+        data = self._request("POST", _path(instance, route="log"), body)
         if data.get("stale"):
             LOG.warning(
                 "warning: %s; this is the log's last known state (%s)",
@@ -411,7 +473,7 @@ class Client:
         end is RangeNotSatisfiable, or with `past_end_ok` an empty answer of
         status 416 that still carries the log's figures (size, runs).
         """
-        path = f"/v1/instance/{instance_id(instance)}/log/{log}/data"
+        path = _path(instance, log, "data")
         if lines is not None:
             path += f"?lines={int(lines)}"
         headers = {}
@@ -442,23 +504,75 @@ class Client:
         `line_counts` False spares the API one request to Swift per object.
         """
         query = "" if line_counts else "?line_counts=false"
-        path = f"/v1/instance/{instance_id(instance)}/log/{log}/objects{query}"
+        path = _path(instance, log, "objects") + query
         data = self._request("GET", path)
         for key, kind in (("objects", list), ("gaps", list)):
             _field(data, key, kind)
         return data
 
     def log_reader(self, instance: Any, log: str, publish: bool | None = None) -> LogReader:
-        """A reader of the log's objects, straight from the object store."""
-        view = self.log_publish(instance, log) if publish else self.log_show(instance, log)
-        if not view.container or not view.prefix:
-            raise LogsvcError(
-                f"log {log!r} has nothing published yet: publish it first (log-publish)"
-            )
+        """A reader of the log's objects, straight from the object store.
+
+        The store is the caller's to close (``reader.store.close()``).
+        """
+        return self._store_reader(log, self._view(instance, log, publish))
+
+    def _view(self, instance: Any, log: str, publish: bool | None) -> LogView:
+        return self.log_publish(instance, log) if publish else self.log_show(instance, log)
+
+    def _store_reader(self, log: str, view: LogView) -> LogReader:
+        if _has_nothing(view):
+            raise nothing_published(log)
         from logsvc.client.objects import open_store  # swiftclient: seconds to import
 
         store = open_store(**self.storage)
         return LogReader(store, view.container, view.prefix, view.metafile)
+
+    @contextlib.contextmanager
+    def _reading_store(self, log: str, view: LogView) -> Iterator[tuple[LogReader, "Snapshot"]]:
+        """A reader of the log in the object store, and a listing that holds the log.
+
+        ConfigError when the store holds less than the log's state says is
+        published, and not the log's metafile: most likely the settings
+        name another store than the agents publish into (a store that has
+        the metafile holds the log; what it lacks expired, and is a gap).
+        """
+        reader = self._store_reader(log, view)
+        try:
+            with reader:
+                snap = reader.snapshot()
+                # With the log's metafile this is the agents' store: what it lacks
+                # is gone, and told as gaps. Without, count what it has.
+                held = view.published
+                if snap.figures is None:
+                    held = snap.size + sum(g.size for g in snap.gaps)
+                wrong = _not_held(
+                    log,
+                    view,
+                    held,
+                    reader.store.description,
+                    f"check the object-store settings ({_store_settings(self.storage)}), "
+                    "or leave them out to read through the API",
+                )
+                if wrong:
+                    raise ConfigError(wrong)
+                yield reader, snap
+        finally:
+            reader.store.close()
+
+    def _nothing_read(self, instance: Any, log: str) -> LogsvcError:
+        """Why the read route holds no byte of the log, as a read of the store says it."""
+        view = self.log_show(instance, log)
+        wrong = None
+        if not _has_nothing(view):
+            wrong = _not_held(
+                log,
+                view,
+                0,
+                "the object store the API reads",
+                "they expired, or the API reads another store than the agents publish into",
+            )
+        return LogsvcError(wrong) if wrong else nothing_published(log)
 
     def tempurl_reader(self, instance: Any, log: str) -> LogReader:
         """A reader of the log straight from Swift, through the API's temp URLs."""
@@ -468,9 +582,7 @@ class Client:
         listing = store.refresh()
         container, prefix = listing.get("container"), listing.get("prefix")
         if not isinstance(container, str) or not isinstance(prefix, str):
-            raise LogsvcError(
-                f"log {log!r} has nothing published yet: publish it first (log-publish)"
-            )
+            raise nothing_published(log)
         metafile = listing.get("metafile")
         name = metafile.get("name") if isinstance(metafile, dict) else ""
         return LogReader(store, container, prefix, name if isinstance(name, str) else "")
@@ -489,21 +601,26 @@ class Client:
         Raw bytes, in chunks. Parts of the log that expired are reported in
         `gaps` (a list the caller passes) once the generator is exhausted:
         Gaps read from the store, or through the API (which names them by
-        position) MissingRanges, all of the log's for `lines` <= 0.
+        position) MissingRanges, all of the log's for `lines` <= 0 or when
+        none of its bytes is left. A log with nothing published, or of which
+        the store holds nothing (`_not_held`), is an error.
         """
         if self._through_api(direct):
             if publish:
                 self.log_publish(instance, log)
             data = self.log_data(instance, log, lines=lines)
+            if not data.published:
+                data.close()
+                raise self._nothing_read(instance, log)
             try:
                 yield from data
             finally:
                 data.close()
-                if gaps is not None and lines <= 0:
+                if gaps is not None and (lines <= 0 or not data.size):
                     gaps.extend(data.missing)
             return
-        with self.log_reader(instance, log, publish) as reader:
-            output = reader.tail(lines)
+        with self._reading_store(log, self._view(instance, log, publish)) as (reader, snap):
+            output = reader.tail(lines, snap)
             try:
                 yield from output
             finally:
@@ -525,8 +642,9 @@ class Client:
         A generator that runs until it is closed (see ``logsvc.client.follow``);
         `notify(kind, message)` hears of rotations, gaps and blips of the
         object store or the API. A log with nothing published yet is waited
-        for. Read through the API's read route or straight from the object
-        store as `log_generator` chooses (`direct`).
+        for; an object store that holds nothing of a published log is an
+        error, as for `log_generator`. Read through the API's read route or
+        straight from the object store as `log_generator` chooses (`direct`).
         """
         from logsvc.client.follow import ApiSource, StoreSource, follow
 
@@ -537,18 +655,12 @@ class Client:
 
             yield from follow(ApiSource(fetch), lines, interval, notify)
             return
-        from logsvc.client.objects import open_store  # swiftclient: seconds to import
-
         view = self.log_show(instance, log)
-        while not view.container or not view.prefix:
+        while _has_nothing(view):
             time.sleep(interval)
             view = self.log_show(instance, log)
-        store = open_store(**self.storage)
-        try:
-            with LogReader(store, view.container, view.prefix, view.metafile) as reader:
-                yield from follow(StoreSource(reader), lines, interval, notify)
-        finally:
-            store.close()
+        with self._reading_store(log, view) as (reader, _):
+            yield from follow(StoreSource(reader), lines, interval, notify)
 
     def log_save(
         self,
@@ -563,6 +675,8 @@ class Client:
 
         `filename` must be new, a regular file, or a link to one (see
         `LogReader.save`); NotRegularFile otherwise, before anything is asked.
+        Nothing is written for a log that has nothing published, or of which
+        the store holds nothing (see `log_generator`).
         """
         target = filename or f"{log}.log"
         atomicfile.target_of(target, follow_links=True)  # a device is refused before any work
@@ -570,8 +684,8 @@ class Client:
             if publish:
                 self.log_publish(instance, log)
             return self._save_through_api(instance, log, target, progress)
-        with self.log_reader(instance, log, publish) as reader:
-            saved = reader.save(target, progress)
+        with self._reading_store(log, self._view(instance, log, publish)) as (reader, snap):
+            saved = reader.save(target, progress, snap)
         self.last_gaps = saved.gaps
         return str(saved.path)
 
@@ -591,6 +705,9 @@ class Client:
         """
         with atomicfile.replacing(target, follow_links=True) as out:
             data = self.log_data(instance, log)
+            if not data.published:
+                data.close()
+                raise self._nothing_read(instance, log)
             done = 0
             for attempt in range(_RESUMES + 1):
                 length = data.length if data.length is not None else data.size
@@ -632,7 +749,7 @@ class Client:
         return instances
 
     def instance_show(self, instance: Any) -> dict[str, Any]:
-        data = self._request("GET", f"/v1/instance/{instance_id(instance)}")
+        data = self._request("GET", _path(instance))
         return _field(data, "instance", dict)
 
     def instance_register(
@@ -650,11 +767,11 @@ class Client:
             body["name"] = name
         if shared_secret:
             body["shared_secret"] = shared_secret
-        data = self._request("PUT", f"/v1/instance/{instance_id(instance)}", body)
+        data = self._request("PUT", _path(instance), body)
         return _field(data, "instance", dict)
 
     def instance_delete(self, instance: Any) -> None:
-        self._request("DELETE", f"/v1/instance/{instance_id(instance)}")
+        self._request("DELETE", _path(instance))
 
 
 def _field(data: dict[str, Any], key: str, kind: type) -> Any:

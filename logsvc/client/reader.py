@@ -350,7 +350,12 @@ class LogReader:
 
     # --- save ---------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike[str], progress: Progress | None = None) -> Saved:
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        progress: Progress | None = None,
+        snap: Snapshot | None = None,
+    ) -> Saved:
         """Write the whole log to `path`, atomically, with constant memory.
 
         The bytes go to a temporary file in the same directory, which is
@@ -360,11 +365,12 @@ class LogReader:
         read, for a device, a FIFO ...); a symbolic link is followed, and the
         file it points to is replaced. A new file is readable by its owner
         only, as logs may hold data from queries; a replaced one keeps its
-        permissions.
+        permissions. The listing is taken now, or `snap` is the one taken
+        before.
         """
         target = os.path.abspath(os.fspath(path))
         with atomicfile.replacing(target, follow_links=True) as out:
-            snap = self.snapshot()
+            snap = snap or self.snapshot()
             gaps = list(snap.gaps)
             listed_gaps = len(gaps)
             total, done = snap.size, 0

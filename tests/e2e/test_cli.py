@@ -30,6 +30,10 @@ def shared_stack(tmp_path_factory, devswift):
     s.stop()
 
 
+#: Changes to `env_of` that leave the CLI nothing but the API (empty is unset).
+NO_SWIFT = {"OS_AUTH_URL": "", "OS_USERNAME": "", "OS_PASSWORD": ""}
+
+
 def env_of(stack, devswift) -> dict[str, str]:
     """The CLI's environment: the API's URL and alice's token, and Swift's credentials."""
     creds = devswift.credentials()
@@ -174,6 +178,10 @@ def test_save_writes_the_exact_bytes(stack, env, tmp_path):
         (("log-list", INSTANCE), {"LOGSVC_URL": ""}, "the API's URL is needed"),
         (("log-tail", INSTANCE, "small"), {}, "nothing published yet"),
         (("log-list",), {}, "instance"),
+        (("log-list", f"{INSTANCE}/log?x="), {}, "/log?x=' is not an instance id"),
+        (("log-tail", INSTANCE, "x/../../../../instance"), NO_SWIFT, "is not a log name"),
+        (("log-list", ".."), {}, "'..' is not an instance id"),
+        (("log-list", INSTANCE), {"LOGSVC_URL": "127.0.0.1:9"}, "$LOGSVC_URL is '127.0.0.1:9'"),
     ],
 )
 def test_every_error_is_one_clear_line(shared_stack, devswift, args, changes, message):
@@ -242,6 +250,31 @@ def test_tail_without_storage_settings_reads_through_the_api(stack, env):
     proc = run(bare, "log-tail", INSTANCE, "small", "--direct", check=False)
     assert proc.returncode != 0
     assert "no object store" in proc.stderr.decode()
+
+
+def test_a_store_with_none_of_the_log_or_nothing_published_is_an_error(
+    shared_stack, devswift, tmp_path
+):
+    stack, env = shared_stack, env_of(shared_stack, devswift)
+    stack.paths["big"].write_bytes(b"published\n")
+    run(env, "log-publish", INSTANCE, "big")
+    through_api = {k: v for k, v in env.items() if not k.startswith("OS_")}
+    other = devswift.credentials("test2")  # another account: the log is not there
+    saved = tmp_path / "saved.log"
+    cases = [  # (environment, log, what the error says)
+        ({**through_api, "LOGSVC_FILE_ROOT": "/nonexistent"}, "big", "--file-root"),
+        ({**through_api, "LOGSVC_FILE_ROOT": str(tmp_path)}, "big", "--file-root"),
+        ({**env, "OS_USERNAME": other["user"], "OS_PASSWORD": other["key"]}, "big", "--os-*"),
+        (env, "small", "log 'small' has nothing published yet"),
+        (through_api, "small", "log 'small' has nothing published yet"),
+    ]
+    for environ, log, says in cases:
+        for args in (("log-tail", INSTANCE, log), ("log-save", INSTANCE, log, "--file", saved)):
+            proc = run(environ, *map(str, args), check=False)
+            err = proc.stderr.decode()
+            assert proc.returncode == 1 and len(err.strip().splitlines()) == 1, err
+            assert says in err and proc.stdout == b"", err
+            assert not saved.exists()
 
 
 def test_admin_instance_commands(stack, env):

@@ -53,3 +53,26 @@ def test_the_timeout_from_flag_environment_or_file(tmp_path):
     for bad in ("soon", "0", "-3", "nan", "inf", "1e9"):
         with pytest.raises(ConfigError, match="the timeout is a number of seconds"):
             resolve(options(timeout=bad), env).timeout(600)
+
+
+def test_a_url_without_http_names_where_it_came_from(tmp_path):
+    conf = tmp_path / "logsvc.conf"
+    conf.write_text("[logsvc]\nurl = localhost:8779\n")
+    cases = [
+        (options(url="127.0.0.1:8779"), {}, "--url is '127.0.0.1:8779'"),
+        (options(), {"LOGSVC_URL": "127.0.0.1:8779"}, "$LOGSVC_URL is '127.0.0.1:8779'"),
+        (options(), {"LOGSVC_CONFIG": str(conf)}, f"url in {conf} is 'localhost:8779'"),
+        (options(url="ftp://host"), {}, "--url is 'ftp://host'"),
+        (options(url="http://"), {}, "--url is 'http://'"),
+    ]
+    for opts, env, origin in cases:
+        with pytest.raises(ConfigError) as raised:
+            resolve(opts, {"LOGSVC_CONFIG": "/nonexistent", **env}).url()
+        assert str(raised.value) == (
+            f"the API's URL must start with http:// or https:// and name a host: {origin}"
+        )
+    with pytest.raises(ConfigError, match=r"not well-formed .*: --url is 'http://h:99999'"):
+        resolve(options(url="http://h:99999"), {"LOGSVC_CONFIG": "/nonexistent"}).url()
+    for good in ("http://127.0.0.1:8779", "HTTPS://api.example.com/logs/"):
+        assert resolve(options(url=good), {"LOGSVC_CONFIG": "/nonexistent"}).url() == good
+    assert resolve(options(), {"LOGSVC_CONFIG": "/nonexistent"}).url() is None
