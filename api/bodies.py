@@ -11,7 +11,7 @@ from typing import Any
 from flask import request
 
 from logsvc.exceptions import BadRequest, UnsupportedMediaType
-from logsvc.layout import valid_instance_id, valid_log_name
+from logsvc.layout import not_a_log_name, not_an_instance_id, valid_instance_id, valid_log_name
 from logsvc.requestbody import read_body
 
 LOG_FLAGS = ("enable", "disable", "publish", "discard")
@@ -42,23 +42,22 @@ def json_object() -> dict[str, Any]:
 def instance_id(value: str) -> str:
     """An instance id from a URL, refused (400) when it cannot be one."""
     if not valid_instance_id(value):
-        raise BadRequest(
-            f"{value[:80]!r} is not an instance id (letters, digits, '.', '_', '-'; at most 128)"
-        )
+        raise not_an_instance_id(value)
     return value
 
 
-def tenant_id(value: Any) -> str:
+def tenant_id(value: Any, field: str = "tenant_id") -> str:
     """A tenant (a project's id, or the name used for it), refused (400) when it cannot be one.
 
     It ends up in URLs (the object store's of the project: api/callerstore.py),
     so only what Keystone's ids and plain names hold: never a '/', nor '.' or '..'.
+    `field` names where it came from in the refusal.
     """
     if not isinstance(value, str):
-        raise BadRequest("tenant_id must be a string")
+        raise BadRequest(f"{field} must be a string")
     if not _TENANT_RE.fullmatch(value):
         raise BadRequest(
-            f"tenant_id {value[:80]!r} is not a project's id (letters, digits, '-', '_', "
+            f"{field} {value[:80]!r} is not a project's id (letters, digits, '-', '_', "
             "'.'; at most 64; not '.' or '..')"
         )
     return value
@@ -95,9 +94,7 @@ def log_name(value: Any) -> str:
     if not isinstance(value, str):
         raise BadRequest("name must be a string")
     if not valid_log_name(value):
-        raise BadRequest(
-            f"{value[:80]!r} is not a log name (lower-case letters, digits and '_'; at most 64)"
-        )
+        raise not_a_log_name(value)
     return value
 
 

@@ -16,11 +16,11 @@ from oslo_config import cfg
 from oslo_log import log as oslo_logging
 from sqlalchemy import delete, select
 
-from api import auth, claims, db, migrate
+from api import auth, bodies, claims, db, migrate
 from api.conf import database as database_conf
 from api.models import Token
 from logsvc import configcheck
-from logsvc.exceptions import ConfigError
+from logsvc.exceptions import BadRequest, ConfigError
 
 PROG = "logsvc-manage"
 
@@ -88,6 +88,11 @@ def _token(database: db.Database, command) -> int:
             roles = sorted({r.strip() for r in command.role if r.strip()})
             if any("," in r for r in roles):
                 print(f"{PROG}: a role name cannot hold ','", file=sys.stderr)
+                return 2
+            try:  # the project id of a token ends up in URLs, as a registered tenant's
+                bodies.tenant_id(command.project_id, "--project-id")
+            except BadRequest as exc:
+                print(f"{PROG}: {exc.message}", file=sys.stderr)
                 return 2
             token = auth.new_token()
             row = Token(

@@ -140,6 +140,10 @@ def test_logsvc_manage_db_and_tokens(database_url, tmp_path):
     assert upgraded.returncode == 0, upgraded.stderr
     assert manage(conf, "db", "current").stdout.strip() == migrate.head()
 
+    refused = manage(conf, "token", "create", "--project-id", "../p1")
+    assert refused.returncode == 2, refused.stderr
+    assert "--project-id '../p1' is not a project's id" in refused.stderr
+    assert "Traceback" not in refused.stderr
     created = manage(conf, "token", "create", "--project-id", "p1", "--role", "admin")
     assert created.returncode == 0, created.stderr
     token = created.stdout.strip()
