@@ -174,7 +174,8 @@ def _answer(resp: http.Answer, where: str) -> dict[str, Any]:
         # The agent refused *our* signature: an operator's problem, not the user's.
         raise AgentUnreachable(
             f"{where} refused the API's signed request ({error['code']}): the shared "
-            "secrets or the clocks of the API and the agent differ"
+            "secrets or the clocks of the API and the agent differ, or the agent at "
+            "this instance's agent_url serves another instance"
         )
     message = str(error.get("message") or "the agent refused the request")
     rebuilt: LogsvcError = from_code(error["code"], message)

@@ -43,6 +43,8 @@ def test_network_faults(mocked, fault, error, words):
     [
         (404, {"error": {"code": "log_not_found", "message": "no log"}}, LogNotFound, "no log"),
         (401, {"error": {"code": "bad_signature", "message": "x"}}, AgentUnreachable, "secrets"),
+        # the agent of another instance at this agent_url refuses the same way
+        (401, {"error": {"code": "bad_signature"}}, AgentUnreachable, "serves another instance"),
         (500, {"error": {"code": "internal_error", "message": "boom"}}, AgentError, "boom"),
         (502, "<html>proxy</html>", AgentError, "without JSON"),
         (200, {"logs": [{"name": "x"}]}, AgentError, "does not fit: a log needs"),
