@@ -30,7 +30,7 @@ SHOW_FIELDS = (
 
 
 class LogList(Lister):
-    """The logs of an instance (spec: log-list)."""
+    """The logs of an instance."""
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
@@ -74,14 +74,14 @@ class _OneLog(ShowOne):
 
 
 class LogShow(_OneLog):
-    """One log of an instance (spec: log-show)."""
+    """One log of an instance."""
 
     def act(self, args):
         return self.app.client.log_show(args.instance, args.log)
 
 
 class LogEnable(_OneLog):
-    """Start writing a USER log (spec: log-enable).
+    """Start writing a USER log.
 
     --follow: publish it continuously as it grows (a SYS log too: it is always
     on), so that ``log-tail --follow`` shows new lines within seconds;
@@ -113,14 +113,14 @@ class LogEnable(_OneLog):
 
 
 class LogDisable(_OneLog):
-    """Stop writing a USER log (spec: log-disable)."""
+    """Stop writing a USER log."""
 
     def act(self, args):
         return self.app.client.log_disable(args.instance, args.log)
 
 
 class LogPublish(_OneLog):
-    """Publish what is new of a log to the object store (spec: log-publish).
+    """Publish what is new of a log to the object store.
 
     Waits until the publish ends (a progress line on a terminal), and exits
     non-zero with the agent's error when it failed; --no-wait returns once
@@ -199,7 +199,7 @@ def _isatty(stream) -> bool:
 
 
 class LogDiscard(_OneLog):
-    """Delete what was published of a log (spec: log-discard)."""
+    """Delete what was published of a log."""
 
     def act(self, args):
         return self.app.client.log_discard(args.instance, args.log)

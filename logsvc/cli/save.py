@@ -1,6 +1,7 @@
 """log-save: a whole log into a file, streamed through the API's read route, or
 straight from the object store when the CLI has its settings (or --direct)."""
 
+import os
 import time
 
 from cliff.command import Command
@@ -35,7 +36,7 @@ class Progress:
 
 
 class LogSave(Command):
-    """Save a whole log to a file (spec: log-save); <log>.log by default.
+    """Save a whole log to a file; <log>.log by default.
 
     The file appears only once it is complete (written aside in its
     directory, then renamed over it). Only a new file or a regular file is
@@ -77,9 +78,13 @@ class LogSave(Command):
                 direct=True if args.direct else None,
             )
         except NotRegularFile as exc:
+            instead = (
+                f"--file {os.path.join(target, args.log + '.log')} saves it in that directory"
+                if os.path.isdir(target)
+                else f"log-tail --lines 0 > {target} sends a log anywhere"
+            )
             raise LogsvcError(
-                f"not saved: {target} is {exc.strerror}; log-save writes files only "
-                f"(log-tail --lines 0 > {target} sends a log anywhere)"
+                f"not saved: {target} is {exc.strerror}; log-save writes files only ({instead})"
             ) from None
         except OSError as exc:
             raise LogsvcError(f"cannot save to {target}: {exc.strerror}") from None

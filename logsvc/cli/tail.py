@@ -22,7 +22,7 @@ def add_direct(parser) -> None:
 
 
 class LogTail(Command):
-    """Print the last lines of a log (spec: log-tail).
+    """Print the last lines of a log.
 
     --lines N: the last N lines (default 50); a negative N starts past line
     -N; 0 prints the whole log. Bytes are printed as they are (no decoding).

@@ -114,3 +114,16 @@ def test_a_host_name_that_does_not_resolve_is_told_as_such(cli, monkeypatch):
     assert one_line(err) == (
         "cannot reach the API at http://nohost.invalid:8779: its host name does not resolve"
     )
+
+
+def test_log_save_to_a_directory_says_how_to_save_in_it(cli, tmp_path):
+    code, out, err = cli("log-save", "inst-1", "general", "--file", str(tmp_path))
+    assert code == 1 and not out
+    assert one_line(err) == (
+        f"not saved: {tmp_path} is a directory, not a regular file; log-save writes files only "
+        f"(--file {tmp_path / 'general.log'} saves it in that directory)"
+    )
+    device = "/dev/null"
+    code, _, err = cli("log-save", "inst-1", "general", "--file", device)
+    assert code == 1
+    assert one_line(err).endswith(f"(log-tail --lines 0 > {device} sends a log anywhere)")
