@@ -551,8 +551,9 @@ class Client:
                     view,
                     held,
                     reader.store.description,
-                    f"check the object-store settings ({_store_settings(self.storage)}), "
-                    "or leave them out to read through the API",
+                    "the settings may name another store than the agents publish into "
+                    f"(check {_store_settings(self.storage)}, or leave them out to read "
+                    "through the API), or they expired with their metafile",
                 )
                 if wrong:
                     raise ConfigError(wrong)
