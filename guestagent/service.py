@@ -16,7 +16,6 @@ import os
 import sys
 import threading
 import time
-import traceback
 from typing import TYPE_CHECKING
 
 from cheroot import errors as cheroot_errors
@@ -36,7 +35,7 @@ from logsvc.readdeadline import DeadlineSocket
 from logsvc.redact import secrets_in_conf
 from logsvc.signing import Verifier, sign
 from logsvc.status import Category, StatusService
-from logsvc.stopsignals import StopSignals
+from logsvc.stopsignals import StopSignals, stop_watchdog
 from logsvc.storage import store_from_conf
 
 if TYPE_CHECKING:
@@ -332,22 +331,6 @@ def heartbeat_message(manager: LogManager, secret: str) -> tuple[str, bytes, dic
 _STOP_MARGIN = 10.0
 
 
-def _abandon_stop(margin: float) -> None:
-    stacks = "".join(
-        f"\nthread {thread.name}:\n" + "".join(traceback.format_stack(frame))
-        for thread in threading.enumerate()
-        if (frame := sys._current_frames().get(thread.ident)) is not None
-    )
-    LOG.error(
-        "the stop overran its grace time by %ss; exiting now. Threads:%s",
-        margin,
-        stacks,
-        extra={"verbatim": True},  # our own stacks, multi-line (logsvc.logescape)
-    )
-    logging.shutdown()
-    os._exit(1)
-
-
 def serve(conf: cfg.ConfigOpts) -> int:
     """Run the daemon until SIGTERM or SIGINT."""
     profiling.init(conf, "logsvc-guestagent")
@@ -360,11 +343,7 @@ def serve(conf: cfg.ConfigOpts) -> int:
     service.wait(StopSignals())
     LOG.info("logsvc-guestagent stopping")
     # Whatever hangs in the way out, the process ends, and says where it hung.
-    watchdog = threading.Timer(
-        conf.agent.graceful_shutdown_timeout + _STOP_MARGIN, _abandon_stop, [_STOP_MARGIN]
-    )
-    watchdog.daemon = True
-    watchdog.start()
+    stop_watchdog(conf.agent.graceful_shutdown_timeout + _STOP_MARGIN)
     status = 1 if service.failure else 0
     if service.failure:  # on the terminal too, as the other reasons not to run
         sys.stderr.write(f"logsvc-guestagent: {service.failure}\n")

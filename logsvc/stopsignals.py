@@ -10,8 +10,14 @@ ever: the daemon went on heartbeating and ignored SIGTERM until it was killed
 no lock, and the main thread, woken every second, sets the event itself.
 """
 
+import logging
+import os
 import signal
+import sys
 import threading
+import traceback
+
+LOG = logging.getLogger(__name__)
 
 #: Seconds between the main thread's looks at what the handler noted.
 _POLL = 1.0
@@ -33,3 +39,32 @@ class StopSignals:
         while self.received is None and not stop.wait(_POLL):
             pass
         stop.set()
+
+
+def stop_watchdog(seconds: float, status: int = 1) -> threading.Timer:
+    """Started once a daemon stops: past `seconds`, the process ends with `status`.
+
+    Whatever hangs on the way out (a library's thread that is no daemon, a
+    connection's cleanup), the process ends, and its log says where each
+    thread stood. The caller cancels it only if it must live on.
+    """
+    watchdog = threading.Timer(seconds, _abandon_stop, [seconds, status])
+    watchdog.daemon = True
+    watchdog.start()
+    return watchdog
+
+
+def _abandon_stop(seconds: float, status: int) -> None:
+    stacks = "".join(
+        f"\nthread {thread.name}:\n" + "".join(traceback.format_stack(frame))
+        for thread in threading.enumerate()
+        if (frame := sys._current_frames().get(thread.ident)) is not None
+    )
+    LOG.error(
+        "the stop took more than %gs; exiting now. Threads:%s",
+        seconds,
+        stacks,
+        extra={"verbatim": True},  # our own stacks, multi-line (logsvc.logescape)
+    )
+    logging.shutdown()
+    os._exit(status)

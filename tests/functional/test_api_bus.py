@@ -59,7 +59,7 @@ def test_the_agent_serves_over_the_bus_only(bus_stack):
     # sent to a closing channel is not a fault: logsvc/bus.py logs it at DEBUG).
     stack.stop()
     for log in (stack.agent.log, stack.api.log):
-        assert not log_lines(log, " WARNING "), log.read_text()[-3000:]
+        assert not log_lines(log, " WARNING amqp "), log.read_text()[-3000:]
 
 
 def test_a_publish_over_the_bus_is_joined_and_other_actions_are_refused(bus_stack):
