@@ -15,7 +15,7 @@ line in the log, and the next one is read. One older than the last recorded
 (the consumer's threads can take an agent's heartbeats out of order when they
 queue up) is counted as superseded, not refused: the newer one said more.
 
-    python -m api.busd --config-file api.conf --master-pid 1234
+    python -m api.busd --config-file api.conf --master-pid 1234 [--report-fd N]
 """
 
 import argparse
@@ -42,7 +42,7 @@ from logsvc import bus, gmr
 from logsvc.conf import messaging
 from logsvc.exceptions import BadRequest, ConfigError, LogsvcError
 from logsvc.signing import Superseded, check_headers
-from logsvc.stopsignals import StopSignals, stop_watchdog
+from logsvc.stopsignals import STOPPED, StopSignals, report_end, stop_watchdog
 
 PROG = "logsvc-api-bus"
 LOG = logging.getLogger(__name__)
@@ -123,7 +123,9 @@ _STOP_WAIT = 20
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG)
     parser.add_argument("--master-pid", type=int, required=True)
-    _args, rest = parser.parse_known_args(argv)
+    # the master's pipe, told why this process ends (api/server.py reads it)
+    parser.add_argument("--report-fd", type=int)
+    args, rest = parser.parse_known_args(argv)
     if sys.platform == "linux":
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: die with the master
     conf = cfg.CONF
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         absent = bus.check_broker(conf)
     except ConfigError as exc:  # logsvc-api checked it before it started: changed since
         LOG.error("%s", exc.message)
+        report_end(args.report_fd, "its configuration is wrong")
         return 2
     if absent:
         LOG.error("%s = ...: %s", bus.OPTION, absent)
@@ -174,9 +177,8 @@ def main(argv: list[str] | None = None) -> int:
 
     threading.Thread(target=start, name="bus", daemon=True).start()
     signals.wait(stop)
-    # Whatever hangs on the way out, the process ends, and its log says where:
-    # once, after the broker refused it, it said so and its count, and never
-    # ended (CI; the API ran on, deaf, past the test's 120 s).
+    report_end(args.report_fd, "the broker refused it" if failure else STOPPED)
+    # Whatever hangs on the way out, the process ends, and its log says where.
     stop_watchdog(_STOP_WAIT)
     if started.is_set():
         server.stop()

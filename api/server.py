@@ -45,6 +45,7 @@ from logsvc.exceptions import (
 )
 from logsvc.httperrors import error_body, status_for
 from logsvc.readdeadline import DeadlineSocket, ReadDeadline
+from logsvc.stopsignals import STOPPED
 
 LOG = logging.getLogger(__name__)
 
@@ -208,29 +209,47 @@ class ApiServer(BaseApplication):
         if self.conf.status.enabled:
             self.status = self._spawn("api.statusd", arbiter.pid)
         if broker_url(self.conf):
-            self.bus = self._spawn("api.busd", arbiter.pid)
+            # busd says on a pipe why it ends: its exit status may be lost, as
+            # gunicorn's master reaps every child that ends (waitpid(-1) on
+            # SIGCHLD) and Popen then reads 0: the API ran on, deaf (CI, twice).
+            reports, said = os.pipe()
+            try:
+                self.bus = self._spawn("api.busd", arbiter.pid, said)
+            finally:
+                os.close(said)  # busd's end only: EOF when busd ends
             threading.Thread(
-                target=self._watch_bus, args=(arbiter.pid,), name="busd-watch", daemon=True
+                target=self._watch_bus, args=(arbiter.pid, reports), name="busd-watch", daemon=True
             ).start()
 
-    def _spawn(self, module: str, master_pid: int) -> subprocess.Popen:
+    def _spawn(
+        self, module: str, master_pid: int, report_fd: int | None = None
+    ) -> subprocess.Popen:
         """A process of the master's beside gunicorn, with the master's configuration."""
         argv = [sys.executable, "-m", module, "--master-pid", str(master_pid)]
-        return subprocess.Popen([*argv, *config_args(self.conf)], stdin=subprocess.DEVNULL)
+        fds: tuple[int, ...] = ()
+        if report_fd is not None:
+            argv += ["--report-fd", str(report_fd)]
+            fds = (report_fd,)
+        return subprocess.Popen(
+            [*argv, *config_args(self.conf)], stdin=subprocess.DEVNULL, pass_fds=fds
+        )
 
-    def _watch_bus(self, master_pid: int) -> None:
+    def _watch_bus(self, master_pid: int, reports: int) -> None:
         """The API stops, status 1, when its heartbeats' consumer stops on its own.
 
         Without it no heartbeat over the bus is recorded and every instance goes
         stale: better refused at start, where the operator looks, than deaf.
+        busd writes why it ends to `reports` (``STOPPED`` when asked to stop);
+        anything else, or nothing (killed), is a failure.
         """
-        status = self.bus.wait()  # type: ignore[union-attr]
-        if self.stopping or status == 0:
+        with os.fdopen(reports, "rb") as pipe:
+            said = pipe.read(200).decode("ascii", "replace").strip()  # until busd ends
+        if self.stopping or said == STOPPED:
             return
         LOG.error(
-            "the heartbeats' consumer (api/busd.py) stopped with status %s (its line above "
-            "says why): logsvc-api stops too",
-            status,
+            "the heartbeats' consumer (api/busd.py) stopped (%s; its line above says "
+            "why): logsvc-api stops too",
+            said or "it said nothing: killed?",
         )
         self.failed = True
         os.kill(master_pid, signal.SIGTERM)

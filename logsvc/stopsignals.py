@@ -68,3 +68,19 @@ def _abandon_stop(seconds: float, status: int) -> None:
     )
     logging.shutdown()
     os._exit(status)
+
+
+#: What a process writes to its parent's report pipe when it stops because it was
+#: asked to (SIGTERM, SIGINT); anything else it writes says why it failed.
+STOPPED = "stopped"
+
+
+def report_end(fd: int | None, word: str) -> None:
+    """Tell the parent, on the pipe `fd` it gave (if any), why this process ends."""
+    if fd is None:
+        return
+    try:
+        os.write(fd, word.encode("ascii", "replace")[:200])
+        os.close(fd)
+    except OSError:  # the parent is gone: nobody to tell
+        pass
