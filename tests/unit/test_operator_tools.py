@@ -243,3 +243,27 @@ def test_sigusr1_is_armed_with_and_without_the_file_trigger(tmp_path):
         assert "Package" in written.read_text()
     finally:
         signal.signal(signal.SIGUSR1, before)
+
+
+def test_a_child_that_ends_while_the_report_reads_it_loses_no_report():
+    """oslo.reports' Processes section reads each child's command line; a child that
+    has ended but is not yet reaped (a zombie) made it raise, and the report was lost."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    conf = cfg.ConfigOpts()
+    conf([])
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the child never ended"
+            time.sleep(0.05)
+        text = gmr.report_class(conf)(gmr.VersionInfo()).run()
+    finally:
+        child.wait()
+    assert "(this section failed: ZombieProcess" in text
+    assert re.search(r"^=+\s+Configuration\s+=+$", text, re.MULTILINE)  # the rest is there
